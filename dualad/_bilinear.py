@@ -1,0 +1,161 @@
+"""Products (matmul, dot, tensordot, einsum, ...): the product rule on stacked partials.
+
+Each contribution is one BLAS-backed contraction over all directions at once: the direction
+axis travels as one more free index of ``tensordot`` / ``einsum``, never a per-direction loop.
+A plain operand costs nothing extra: only dual operands contribute partials.
+"""
+import functools
+import string
+
+import numpy as np
+from numpy.lib.array_utils import normalize_axis_tuple
+
+from ._functions import implements
+from ._partials import accumulate, n_directions, result, split, top_tag
+from ._ufunc import custom_ufunc
+
+
+def _split_all(*operands):
+    tag = top_tag(operands)
+    values, partials = zip(*(split(o, tag) for o in operands))
+    n_directions(*partials)
+    return tag, values, partials
+
+
+@implements("custom", "tensordot", "linalg.tensordot")
+def tensordot(a, b, axes=2):
+    tag, (av, bv), (ap, bp) = _split_all(a, b)
+    na, nb = np.ndim(av), np.ndim(bv)
+    if isinstance(axes, (int, np.integer)):
+        ax_a, ax_b = tuple(range(na - axes, na)), tuple(range(axes))
+    else:
+        ax_a, ax_b = (normalize_axis_tuple(ax, nd) for ax, nd in zip(axes, (na, nb)))
+    value = np.tensordot(av, bv, (ax_a, ax_b))
+    terms = []
+    if ap is not None:  # (a free..., n, b free...) -> direction axis last
+        t = np.tensordot(ap, bv, (ax_a, ax_b))
+        terms.append(np.moveaxis(t, na - len(ax_a), -1))
+    if bp is not None:  # (a free..., b free..., n)
+        terms.append(np.tensordot(av, bp, (ax_a, ax_b)))
+    return result(value, accumulate(*terms), tag)
+
+
+@implements("custom", "dot")
+def dot(a, b, out=None):
+    if out is not None:
+        raise TypeError("dualad: numpy.dot(..., out=) is not supported for DualNumber")
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return np.multiply(a, b)
+    return tensordot(a, b, ((np.ndim(a) - 1,), (0 if np.ndim(b) == 1 else np.ndim(b) - 2,)))
+
+
+@implements("custom", "inner")
+def inner(a, b):
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return np.multiply(a, b)
+    return tensordot(a, b, ((np.ndim(a) - 1,), (np.ndim(b) - 1,)))
+
+
+@implements("custom", "outer", "linalg.outer")
+def outer(a, b, out=None):
+    if out is not None:
+        raise TypeError("dualad: numpy.outer(..., out=) is not supported for DualNumber")
+    return np.multiply(np.reshape(a, (-1, 1)), np.reshape(b, (1, -1)))
+
+
+@implements("custom", "vdot")
+def vdot(a, b):
+    return tensordot(np.ravel(a), np.ravel(b), 1)
+
+
+def _implicit_output(inputs):
+    letters = inputs.replace(",", "").replace(".", "")
+    once = sorted(c for c in set(letters) if letters.count(c) == 1)
+    return ("..." if "..." in inputs else "") + "".join(once)
+
+
+@implements("custom", "einsum")
+def einsum(subscripts, *operands, out=None, optimize=True, **kwargs):
+    if out is not None or kwargs:
+        raise TypeError("dualad: numpy.einsum(..., out=/dtype=/...) is not supported for "
+                        "DualNumber")
+    if not isinstance(subscripts, str):
+        raise TypeError("dualad: numpy.einsum on DualNumber takes the subscripts-string form")
+    subscripts = subscripts.replace(" ", "")
+    inputs, _, output = subscripts.partition("->")
+    if "->" not in subscripts:
+        output = _implicit_output(inputs)
+    specs = inputs.split(",")
+    tag, values, partials = _split_all(*operands)
+    free = next(c for c in string.ascii_letters if c not in subscripts)
+    value = np.einsum(f"{inputs}->{output}", *values, optimize=optimize)
+    terms = []
+    for i, p in enumerate(partials):
+        if p is None:
+            continue
+        specs_i = [s + free if j == i else s for j, s in enumerate(specs)]
+        ops = [p if j == i else v for j, v in enumerate(values)]
+        terms.append(np.einsum(f"{','.join(specs_i)}->{output}{free}", *ops,
+                               optimize=optimize))
+    return result(value, accumulate(*terms), tag)
+
+
+@custom_ufunc(np.matmul)
+@implements("custom", "linalg.matmul")
+def matmul(a, b, **kwargs):
+    if kwargs:
+        raise TypeError("dualad: numpy.matmul keywords are not supported for DualNumber")
+    na, nb = np.ndim(a), np.ndim(b)
+    if na == 0 or nb == 0:
+        raise ValueError("dualad: matmul: input operand does not have enough dimensions")
+    if nb <= 2:  # one GEMM over all directions
+        return tensordot(a, b, ((na - 1,), (0,)))
+    sa = "j" if na == 1 else "...ij"
+    sb = "j" if nb == 1 else "...jk"
+    so = "..." + ("i" if na > 1 else "") + ("k" if nb > 1 else "")
+    return einsum(f"{sa},{sb}->{so}", a, b)
+
+
+@custom_ufunc(getattr(np, "vecdot", None))
+@implements("custom", "linalg.vecdot")
+def vecdot(x1, x2, axis=-1, **kwargs):
+    return np.sum(np.multiply(x1, x2), axis=axis)
+
+
+@custom_ufunc(getattr(np, "matvec", None))
+def matvec(x1, x2, **kwargs):
+    return einsum("...ij,...j->...i", x1, x2)
+
+
+@custom_ufunc(getattr(np, "vecmat", None))
+def vecmat(x1, x2, **kwargs):
+    return einsum("...j,...ji->...i", x1, x2)
+
+
+@implements("custom", "linalg.multi_dot")
+def multi_dot(arrays, *, out=None):
+    if out is not None:
+        raise TypeError("dualad: multi_dot(..., out=) is not supported for DualNumber")
+    return functools.reduce(dot, arrays)
+
+
+@implements("custom", "linalg.matrix_power")
+def matrix_power(a, n):
+    if n < 0:
+        a, n = np.linalg.inv(a), -n
+    if n == 0:
+        return np.zeros_like(a) + np.eye(a.shape[-1])
+    out = a
+    for _ in range(n - 1):
+        out = matmul(out, a)
+    return out
+
+
+@implements("custom", "kron")
+def kron(a, b):
+    nd = max(np.ndim(a), np.ndim(b))
+    sa = (1,) * (nd - np.ndim(a)) + np.shape(a)
+    sb = (1,) * (nd - np.ndim(b)) + np.shape(b)
+    a_exp = np.reshape(a, tuple(x for s in sa for x in (s, 1)))
+    b_exp = np.reshape(b, tuple(x for s in sb for x in (1, s)))
+    return np.reshape(np.multiply(a_exp, b_exp), tuple(x * y for x, y in zip(sa, sb)))

@@ -1,0 +1,868 @@
+"""``__array_function__``: numpy functions on duals, registered in explicit categories.
+
+- ``structural``: the result rearranges, repeats or selects elements of the inputs (reshape,
+  concatenate, take, tril, ...). One generic mechanism serves them all: the function is run
+  once on the values and once on arrays of element indices, and the partials are gathered
+  with the resulting indices (index 0 is a zero row, for constants and fill values).
+- ``linear``: the function is linear in its array argument (sum, mean, cumsum, diff, trace):
+  it is applied to the partials with the axes mapped.
+- ``custom``: an own derivative rule or a composition of supported operations (prod,
+  interp, var, sort, max, the linear algebra in ``_linalg.py``, the products in
+  ``_bilinear.py``).
+- ``primal``: results that do not depend differentiably on the input (argmax, shape,
+  isclose, ...); the function is applied to the plain values.
+- ``UNSUPPORTED``: everything else numpy can hand us, with the reason; calling one raises a
+  TypeError that names it. A derivative is never dropped silently.
+"""
+import numpy as np
+from numpy.lib.array_utils import normalize_axis_tuple
+
+from ._partials import (fit, n_directions, primal, result, split, tag_of, top_tag,
+                        zeros_partials)
+from .dual import DualNumber, make
+
+HANDLED = {}  # numpy function -> implementation
+CATEGORY = {}  # numpy function -> category name
+UNSUPPORTED = {}  # numpy function -> reason
+_NoValue = np._NoValue
+
+
+def _lookup(name):
+    obj = np
+    for part in name.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def implements(category, *names):
+    """Register ``impl`` for the numpy functions ``names`` (missing ones are skipped)."""
+    def register(impl):
+        for name in names:
+            func = _lookup(name)
+            if func is not None:
+                HANDLED[func] = impl
+                CATEGORY[func] = category
+        return impl
+    return register
+
+
+def unsupported(reason, *names):
+    for name in names:
+        func = _lookup(name)
+        if func is not None:
+            UNSUPPORTED[func] = reason
+
+
+def array_function(func, types, args, kwargs):
+    impl = HANDLED.get(func)
+    if impl is None:
+        why = UNSUPPORTED.get(func)
+        raise TypeError(f"dualad: {_qualname(func)} is not supported for DualNumber"
+                        + (f" ({why})" if why else "")
+                        + "; apply it to x.value if the derivative is not needed")
+    if not all(issubclass(t, (DualNumber, np.ndarray)) for t in types):
+        return NotImplemented
+    return impl(*args, **kwargs)
+
+
+def _qualname(func):
+    mod = getattr(func, "__module__", "numpy") or "numpy"
+    mod = "numpy" if mod.startswith("numpy") and mod.count(".") and "linalg" not in mod \
+        else mod.replace("numpy.linalg._linalg", "numpy.linalg")
+    return f"{mod}.{func.__name__}"
+
+
+def _no_out(out, name):
+    if out is not None:
+        raise TypeError(f"dualad: numpy.{name}(..., out=) is not supported for DualNumber; "
+                        "assign the result instead")
+
+
+def _dual_leaves(obj):
+    """True if a (nested) list/tuple holds a DualNumber."""
+    if isinstance(obj, DualNumber):
+        return True
+    if isinstance(obj, (list, tuple)):
+        return any(_dual_leaves(o) for o in obj)
+    return False
+
+
+def _map_leaves(obj, fn):
+    if isinstance(obj, (list, tuple)) and _dual_leaves(obj):
+        return type(obj)(_map_leaves(o, fn) for o in obj)
+    return fn(obj)
+
+
+def _leaves(obj):
+    if isinstance(obj, (list, tuple)) and _dual_leaves(obj):
+        for o in obj:
+            yield from _leaves(o)
+    else:
+        yield obj
+
+
+def _map_out(value, index, fn):
+    if isinstance(value, (list, tuple)):
+        return type(value)(fn(v, i) for v, i in zip(value, index))
+    return fn(value, index)
+
+
+# =========================================================================================
+# structural: one gather mechanism
+# =========================================================================================
+def gather(func, data, index_kwargs=None):
+    """Implementation of a structural ``func`` whose data arguments are at ``data``.
+
+    ``data`` holds positions of positional arguments or names of keyword arguments; a data
+    argument may be a (nested) sequence of arrays. ``index_kwargs`` overrides keywords for
+    the index pass (a fill value must be 0 there, the zero row).
+    """
+    def impl(*args, **kwargs):
+        args = list(args)
+        slots = [(args, d) for d in data if isinstance(d, int) and d < len(args)]
+        slots += [(kwargs, d) for d in data if isinstance(d, str) and d in kwargs]
+        tag = top_tag(leaf for c, k in slots for leaf in _leaves(c[k]))
+        n = n_directions(*(leaf.partials for c, k in slots for leaf in _leaves(c[k])
+                           if tag_of(leaf) == tag))
+        vargs, vkw = list(args), dict(kwargs)
+        for c, k in slots:
+            target = vargs if c is args else vkw
+            target[k] = _map_leaves(c[k], lambda x: split(x, tag)[0])
+        value = func(*vargs, **vkw)
+
+        pieces, offset = [], [1]
+
+        def to_index(x):
+            if tag_of(x) == tag:
+                idx = np.arange(offset[0], offset[0] + x.size).reshape(x.shape)
+                offset[0] += x.size
+                pieces.append(x.partials.reshape(-1, n))
+                return idx
+            return np.zeros(np.shape(x), dtype=np.intp)
+
+        iargs, ikw = list(args), dict(kwargs, **(index_kwargs or {}))
+        for c, k in slots:
+            target = iargs if c is args else ikw
+            target[k] = _map_leaves(c[k], to_index)
+        index = func(*iargs, **ikw)
+        dtype = np.result_type(*(primal(p) for p in pieces))
+        table = np.concatenate([np.zeros((1, n), dtype=dtype)] + pieces)
+        return _map_out(value, index, lambda v, i: result(v, table[i], tag))
+    return impl
+
+
+def _structural(data, *names, index_kwargs=None):
+    for name in names:
+        func = _lookup(name)
+        if func is not None:
+            implements("structural", name)(gather(func, data, index_kwargs))
+
+
+_structural((0,), "ravel", "swapaxes", "moveaxis", "rollaxis", "squeeze",
+            "expand_dims", "broadcast_to", "diagonal", "linalg.diagonal", "diag", "diagflat",
+            "tril", "triu", "flip", "fliplr", "flipud", "rot90", "roll", "take",
+            "take_along_axis", "repeat", "tile", "resize", "delete", "matrix_transpose",
+            "linalg.matrix_transpose", "split", "array_split", "hsplit", "vsplit", "dsplit",
+            "unstack", "lib.stride_tricks.sliding_window_view")
+_structural((0,), "pad", index_kwargs={"constant_values": 0})
+_structural((0,), "concatenate", "stack", "hstack", "vstack", "column_stack", "dstack",
+            "block")
+_structural(tuple(range(32)), "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_arrays",
+            "meshgrid")
+_structural((0, 1), "append")
+_structural((0, 2, "values"), "insert")
+_structural((1,), "compress", "extract", "choose")
+_structural((1, 2, "default"), "select")
+
+
+@implements("structural", "reshape")
+def _reshape(a, shape=None, order="C", *, newshape=None, copy=None):
+    shape = newshape if shape is None else shape
+    if order != "C":
+        return gather(np.reshape, (0,))(a, shape, order=order)
+    value = np.reshape(a.value, shape)
+    return make(value, a.partials.reshape(value.shape + a.partials.shape[-1:]), a._tag)
+
+
+@implements("structural", "transpose", "permute_dims")
+def _transpose(a, axes=None):
+    nd = a.ndim
+    axes = tuple(range(nd))[::-1] if axes is None else normalize_axis_tuple(axes, nd)
+    return make(np.transpose(a.value, axes), a.partials.transpose(axes + (nd,)), a._tag)
+
+
+@implements("structural", "where")
+def _where(condition, x=_NoValue, y=_NoValue):
+    if x is _NoValue and y is _NoValue:
+        return np.where(primal(condition))
+    # the branch not taken contributes nothing, even where it is inf or nan
+    return gather(np.where, (1, 2))(primal(condition), x, y)
+
+
+@implements("custom", "copy")
+def _copy(a, order="K", subok=False):
+    return a.copy()
+
+
+@implements("custom", "astype")
+def _astype(x, dtype, /, *, copy=True, device=None):
+    return x.astype(dtype, copy=copy)
+
+
+# --- *_like: a dual with zero partials, so preallocated outputs accept dual items ---------
+def _like(maker):
+    def impl(a, *args, dtype=None, shape=None, **kwargs):
+        fill = args[0] if maker is np.full_like else None
+        base = primal(a)
+        if dtype is not None and np.dtype(dtype).kind != "f":
+            return maker(base, *args, dtype=dtype, shape=shape, **kwargs)
+        value = maker(base, *((0.0,) if fill is not None else ()), dtype=dtype, shape=shape,
+                      **kwargs)
+        out = make(value, zeros_partials(value, a.n_directions if isinstance(a, DualNumber)
+                                         else 1), max(tag_of(a), 0))
+        if fill is not None:
+            out[...] = fill
+        return out
+    return impl
+
+
+for _maker in (np.zeros_like, np.ones_like, np.empty_like, np.full_like):
+    implements("custom", _maker.__name__)(_like(_maker))
+
+
+# =========================================================================================
+# linear: applied to the partials with the axes mapped
+# =========================================================================================
+def _axes(axis, ndim):
+    return tuple(range(ndim)) if axis is None else normalize_axis_tuple(axis, ndim)
+
+
+def _expand_where(where):
+    return where if where is True else np.asarray(primal(where))[..., None]
+
+
+def _float_dtype(dtype, name):
+    if dtype is not None and np.dtype(dtype).kind != "f":
+        raise TypeError(f"dualad: numpy.{name}(..., dtype={dtype}) would drop the derivative")
+
+
+def _linear_reduction(func):
+    def impl(a, axis=None, dtype=None, out=None, keepdims=False, where=True, **kw):
+        _no_out(out, func.__name__)
+        _float_dtype(dtype, func.__name__)
+        tag = top_tag((a,))
+        v, p = split(a, tag)
+        value = func(v, axis=axis, dtype=dtype, keepdims=keepdims, where=where, **kw)
+        partials = func(p, axis=_axes(axis, np.ndim(v)), dtype=dtype, keepdims=keepdims,
+                        where=_expand_where(where))
+        return result(value, partials, tag)
+    return impl
+
+
+implements("linear", "sum")(_linear_reduction(np.sum))
+implements("linear", "mean")(_linear_reduction(np.mean))
+
+
+def _scan(func):
+    def impl(a, axis=None, dtype=None, out=None, **kw):
+        _no_out(out, func.__name__)
+        _float_dtype(dtype, func.__name__)
+        tag = top_tag((a,))
+        v, p = split(a, tag)
+        value = func(v, axis=axis, dtype=dtype, **kw)
+        if axis is None:
+            p, axis = p.reshape(-1, p.shape[-1]), 0
+        else:
+            axis = normalize_axis_tuple(axis, np.ndim(v))[0]
+        return result(value, func(p, axis=axis, dtype=dtype, **kw), tag)
+    return impl
+
+
+implements("linear", "cumsum")(_scan(np.cumsum))
+if hasattr(np, "cumulative_sum"):
+    implements("linear", "cumulative_sum")(_scan(np.cumulative_sum))
+
+
+@implements("linear", "trace", "linalg.trace")
+def _trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    _no_out(out, "trace")
+    tag = top_tag((a,))
+    v, p = split(a, tag)
+    ax1, ax2 = normalize_axis_tuple((axis1, axis2), np.ndim(v))
+    return result(np.trace(v, offset, ax1, ax2, dtype),
+                  np.trace(p, offset, ax1, ax2, dtype), tag)
+
+
+@implements("linear", "diff")
+def _diff(a, n=1, axis=-1, prepend=_NoValue, append=_NoValue):
+    if prepend is not _NoValue or append is not _NoValue:
+        ax = normalize_axis_tuple(axis, np.ndim(a))[0]
+        parts = []
+        for extra in (prepend, a, append):
+            if extra is _NoValue:
+                continue
+            if np.ndim(extra) == 0:
+                shape = list(np.shape(a))
+                shape[ax] = 1
+                extra = np.broadcast_to(extra, tuple(shape))
+            parts.append(extra)
+        a = np.concatenate(parts, axis=ax)
+    tag = top_tag((a,))
+    v, p = split(a, tag)
+    ax = normalize_axis_tuple(axis, np.ndim(v))[0]
+    return result(np.diff(v, n, ax), np.diff(p, n, ax), tag)
+
+
+# =========================================================================================
+# custom rules and compositions
+# =========================================================================================
+def _to_last(x, axis):
+    """Move the ``axis`` (None/int/tuple) axes of ``x`` to one trailing axis."""
+    axes = _axes(axis, x.ndim)
+    keep = [i for i in range(x.ndim) if i not in axes]
+    moved = np.transpose(x, keep + list(axes))
+    lead = tuple(x.shape[i] for i in keep)
+    return np.reshape(moved, lead + (-1,)), axes
+
+
+def _restore(r, shape, axes, keepdims):
+    if not keepdims:
+        return r
+    return np.reshape(r, tuple(1 if i in axes else s for i, s in enumerate(shape)))
+
+
+@implements("custom", "prod")
+def _prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=_NoValue,
+          where=True):
+    _no_out(out, "prod")
+    _float_dtype(dtype, "prod")
+    if initial is not _NoValue or where is not True:
+        raise TypeError("dualad: numpy.prod(..., initial=, where=) is not supported for "
+                        "DualNumber")
+    tag = top_tag((a,))
+    v, p = split(a, tag)
+    flat_v, axes = _to_last(v, axis)
+    flat_p, _ = _to_last(np.moveaxis(p, -1, 0), tuple(i + 1 for i in axes))
+    # product of all other factors, without dividing (exact when a factor is 0)
+    ones = np.ones_like(flat_v[..., :1])
+    left = np.cumprod(np.concatenate([ones, flat_v[..., :-1]], axis=-1), axis=-1)
+    right = np.cumprod(np.concatenate([ones, flat_v[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    others = left * right
+    value = np.prod(v, axis=axis, keepdims=keepdims)
+    partials = np.moveaxis(np.sum(flat_p * others, axis=-1), 0, -1)
+    if keepdims:
+        partials = partials.reshape(np.shape(value) + partials.shape[-1:])
+    return result(value, partials, tag)
+
+
+@implements("custom", "cumprod", "cumulative_prod")
+def _cumprod(a, axis=None, dtype=None, out=None, include_initial=False):
+    _no_out(out, "cumprod")
+    _float_dtype(dtype, "cumprod")
+    if include_initial:
+        raise TypeError("dualad: cumulative_prod(..., include_initial=True) is not supported")
+    if axis is None:
+        a, axis = np.ravel(a), 0
+    tag = top_tag((a,))
+    v, p = split(a, tag)
+    ax = normalize_axis_tuple(axis, np.ndim(v))[0]
+    vm, pm = np.moveaxis(v, ax, -1), np.moveaxis(p, ax, -2)
+    c = np.cumprod(vm, axis=-1)
+    if np.all(primal(vm) != 0):
+        dc = c[..., None] * np.cumsum(pm / vm[..., None], axis=-2)
+    else:
+        # with zeros: dc_j = sum_{i<=j} (prod_{l<i} v_l)(prod_{i<l<=j} v_l) dv_i
+        k = vm.shape[-1]
+        later = np.arange(k)[None, :] > np.arange(k)[:, None]
+        span = np.cumprod(np.where(later, vm[..., None, :], 1.0), axis=-1)
+        span = np.where(later | np.eye(k, dtype=bool), span, 0.0)
+        prefix = np.concatenate([np.ones_like(vm[..., :1]), c[..., :-1]], axis=-1)
+        dc = np.einsum("...ij,...i,...in->...jn", span, prefix, pm)
+    return result(np.moveaxis(c, -1, ax), np.moveaxis(dc, -2, ax), tag)
+
+
+def _pick(x, axis, keepdims, argfunc):
+    """The elements of ``x`` that ``argfunc`` selects along ``axis`` (with their partials)."""
+    if x.size == 0:
+        raise ValueError("dualad: zero-size array to a reduction with no identity")
+    flat, axes = _to_last(x, axis)
+    idx = argfunc(primal(flat), axis=-1)[..., None]
+    picked = np.take_along_axis(flat, idx, axis=-1)[..., 0]
+    return _restore(picked, x.shape, axes, keepdims)
+
+
+def _extremum(argfunc, name):
+    def impl(a, axis=None, out=None, keepdims=False, initial=_NoValue, where=_NoValue):
+        _no_out(out, name)
+        if initial is not _NoValue or where is not _NoValue:
+            raise TypeError(f"dualad: numpy.{name}(..., initial=, where=) is not supported "
+                            "for DualNumber")
+        return _pick(a, axis, keepdims, argfunc)  # ties: the first occurrence
+    return impl
+
+
+implements("custom", "max", "amax")(_extremum(np.argmax, "max"))
+implements("custom", "min", "amin")(_extremum(np.argmin, "min"))
+implements("custom", "nanmax")(_extremum(np.nanargmax, "nanmax"))
+implements("custom", "nanmin")(_extremum(np.nanargmin, "nanmin"))
+
+
+@implements("custom", "ptp")
+def _ptp(a, axis=None, out=None, keepdims=False):
+    _no_out(out, "ptp")
+    return np.max(a, axis=axis, keepdims=keepdims) - np.min(a, axis=axis, keepdims=keepdims)
+
+
+def running_extremum(x, axis, ufunc):
+    """``maximum.accumulate`` / ``minimum.accumulate``: partials of the running winner."""
+    ax = normalize_axis_tuple(axis, x.ndim)[0]
+    v = primal(x)
+    run = ufunc.accumulate(v, axis=ax)
+    prev = np.concatenate([np.take(v, [0], axis=ax), np.take(run, np.arange(v.shape[ax] - 1),
+                                                             axis=ax)], axis=ax)
+    better = (v > prev) if ufunc is np.maximum else (v < prev)
+    pos = np.arange(v.shape[ax]).reshape((-1,) + (1,) * (v.ndim - ax - 1))
+    winner = np.maximum.accumulate(np.where(better, pos, 0), axis=ax)
+    return np.take_along_axis(x, winner, axis=ax)
+
+
+@implements("custom", "sort")
+def _sort(a, axis=-1, kind=None, order=None, *, stable=None):
+    if order is not None:
+        raise TypeError("dualad: numpy.sort(..., order=) applies to structured arrays only")
+    if axis is None:
+        a, axis = np.ravel(a), 0
+    idx = np.argsort(primal(a), axis=axis, kind="stable")  # ties keep their order
+    return np.take_along_axis(a, idx, axis=axis)
+
+
+@implements("custom", "partition")
+def _partition(a, kth, axis=-1, kind="introselect", order=None):
+    if axis is None:
+        a, axis = np.ravel(a), 0
+    return np.take_along_axis(a, np.argpartition(primal(a), kth, axis=axis), axis=axis)
+
+
+@implements("custom", "clip")
+def _clip(a, a_min=_NoValue, a_max=_NoValue, out=None, *, min=_NoValue, max=_NoValue,
+          **kwargs):
+    _no_out(out, "clip")
+    lo = a_min if a_min is not _NoValue else (min if min is not _NoValue else None)
+    hi = a_max if a_max is not _NoValue else (max if max is not _NoValue else None)
+    # at the bounds the derivative is the input's (maximum/minimum ties: first argument)
+    if lo is not None:
+        a = np.maximum(a, lo)
+    if hi is not None:
+        a = np.minimum(a, hi)
+    return a
+
+
+def _register_clip_ufunc():
+    from ._ufunc import custom_ufunc
+    clip_ufunc = getattr(np._core.umath, "clip", None)
+    if clip_ufunc is not None:
+        custom_ufunc(clip_ufunc)(lambda a, lo, hi: _clip(a, lo, hi))
+
+
+_register_clip_ufunc()
+
+
+@implements("custom", "var")
+def _var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=_NoValue,
+         mean=_NoValue, correction=_NoValue):
+    _no_out(out, "var")
+    _float_dtype(dtype, "var")
+    if where is not _NoValue:
+        raise TypeError("dualad: numpy.var(..., where=) is not supported for DualNumber")
+    if correction is not _NoValue:
+        ddof = correction
+    axes = _axes(axis, np.ndim(a))
+    count = int(np.prod([np.shape(a)[i] for i in axes]))
+    m = np.mean(a, axis=axes, keepdims=True) if mean is _NoValue else mean
+    dev = a - m
+    return np.sum(dev * dev, axis=axes, keepdims=keepdims) / max(count - ddof, 0)
+
+
+@implements("custom", "std")
+def _std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kwargs):
+    # sqrt at a zero variance with a zero tangent gives 0 (the NaN-safe chain rule)
+    return np.sqrt(_var(a, axis, dtype, out, ddof, keepdims, **kwargs))
+
+
+@implements("custom", "average")
+def _average(a, axis=None, weights=None, returned=False, *, keepdims=False):
+    if weights is None:
+        avg = np.mean(a, axis=axis, keepdims=keepdims)
+        scale = np.asarray(primal(a).size / max(np.size(primal(avg)), 1), dtype=float)
+        total = np.broadcast_to(scale, np.shape(avg)).copy()
+    else:
+        w = weights
+        if np.ndim(w) != np.ndim(a):
+            if axis is None or np.ndim(w) != 1:
+                raise ValueError("dualad: average: 1-D weights need an int axis")
+            ax = normalize_axis_tuple(axis, np.ndim(a))[0]
+            w = np.reshape(w, (1,) * ax + (-1,) + (1,) * (np.ndim(a) - ax - 1))
+        w = w + np.zeros_like(primal(a))
+        total = np.sum(w, axis=axis, keepdims=keepdims)
+        avg = np.sum(a * w, axis=axis, keepdims=keepdims) / total
+    return (avg, total) if returned else avg
+
+
+@implements("custom", "interp")
+def _interp(x, xp, fp, left=None, right=None, period=None):
+    if period is not None or left is not None or right is not None:
+        raise TypeError("dualad: numpy.interp with left/right/period is not supported for "
+                        "DualNumber")
+    if isinstance(xp, DualNumber):
+        raise TypeError("dualad: numpy.interp: derivatives with respect to xp are not "
+                        "supported; pass xp as a plain array")
+    xp = np.asarray(xp, dtype=float)
+    xv = primal(x)
+    # segment of each point; at a breakpoint the segment to its right (the last one at the end)
+    i = np.clip(np.searchsorted(xp, xv, side="right") - 1, 0, len(xp) - 2)
+    lo, hi = xp[i], xp[i + 1]
+    t = np.clip((x - lo) / (hi - lo), 0.0, 1.0)  # clipped: constant outside [xp0, xp-1]
+    f_lo, f_hi = np.take(fp, i), np.take(fp, i + 1)
+    return f_lo + t * (f_hi - f_lo)
+
+
+@implements("custom", "polyval")
+def _polyval(p, x):
+    y = np.zeros_like(x) if isinstance(x, DualNumber) else np.zeros(np.shape(x))
+    for c in (p[i] for i in range(len(p))):  # Horner: one step per coefficient
+        y = y * x + c
+    return y
+
+
+@implements("custom", "round", "around")
+def _round(a, decimals=0, out=None):
+    _no_out(out, "round")
+    return _zero_derivative(a, np.round(primal_top(a), decimals))
+
+
+@implements("custom", "fix")
+def _fix(x, out=None):
+    _no_out(out, "fix")
+    return np.trunc(x)
+
+
+def primal_top(a):
+    return split(a, top_tag((a,)))[0]
+
+
+def _zero_derivative(a, value):
+    tag = top_tag((a,))
+    return make(np.asarray(value), zeros_partials(value, a.partials.shape[-1]), tag)
+
+
+@implements("custom", "real", "real_if_close")
+def _real(val, *args, **kwargs):
+    return val
+
+
+@implements("custom", "imag", "angle")
+def _imag(val, *args, **kwargs):
+    func = np.imag if not args and not kwargs else np.angle
+    return _zero_derivative(val, func(primal_top(val), *args, **kwargs))
+
+
+@implements("custom", "nan_to_num")
+def _nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    tag = top_tag((x,))
+    v, p = split(x, tag)
+    value = np.nan_to_num(v, copy=True, nan=nan, posinf=posinf, neginf=neginf)
+    return result(value, np.where(np.isfinite(primal(v))[..., None], p, 0.0), tag)
+
+
+@implements("custom", "sinc")
+def _sinc(x):
+    px = np.pi * x
+    at0 = primal(x) == 0
+    safe = np.where(at0, 1.0, px)
+    return np.where(at0, 1.0, np.sin(safe) / safe)
+
+
+@implements("custom", "unwrap")
+def _unwrap(p, discont=None, axis=-1, *, period=2 * np.pi):
+    # unwrap adds piecewise-constant multiples of the period
+    v = primal_top(p)
+    return p + (np.unwrap(primal(v), discont, axis, period=period) - primal(v))
+
+
+@implements("custom", "median")
+def _median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    _no_out(out, "median")
+    return _quantile(a, 0.5, axis, None, False, "linear", keepdims)
+
+
+@implements("custom", "quantile", "percentile")
+def _quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+              keepdims=False, *, weights=None, interpolation=None):
+    _no_out(out, "quantile")
+    if weights is not None or interpolation is not None:
+        raise TypeError("dualad: quantile(..., weights=/interpolation=) is not supported")
+    if isinstance(q, DualNumber):
+        raise TypeError("dualad: quantile: q must be a plain number or array")
+    q = np.asarray(q, dtype=float)
+    flat, axes = _to_last(a, axis)
+    k = flat.shape[-1]
+    s = np.sort(flat, axis=-1)
+    pos = q * (k - 1)
+    if method == "linear":
+        lo = np.floor(pos).astype(np.intp)
+        frac = pos - lo
+        hi = np.minimum(lo + 1, k - 1)
+        out_val = np.take(s, lo, axis=-1) * (1 - frac) + np.take(s, hi, axis=-1) * frac
+    elif method in ("lower", "higher", "nearest", "midpoint"):
+        lo, hi = np.floor(pos).astype(np.intp), np.ceil(pos).astype(np.intp)
+        pick = {"lower": lo, "higher": hi, "nearest": np.around(pos).astype(np.intp)}
+        if method == "midpoint":
+            out_val = (np.take(s, lo, axis=-1) + np.take(s, hi, axis=-1)) * 0.5
+        else:
+            out_val = np.take(s, pick[method], axis=-1)
+    else:
+        raise TypeError(f"dualad: quantile method {method!r} is not supported for DualNumber")
+    # numpy puts the quantile axes first
+    out_val = np.moveaxis(out_val, tuple(range(out_val.ndim - q.ndim, out_val.ndim)),
+                          tuple(range(q.ndim))) if q.ndim else out_val
+    if keepdims:
+        shape = tuple(1 if i in axes else s_ for i, s_ in enumerate(np.shape(a)))
+        out_val = np.reshape(out_val, q.shape + shape)
+    return out_val
+
+
+def _percentile_wrapper():
+    base = HANDLED[np.quantile]
+
+    def percentile(a, q, *args, **kwargs):
+        if isinstance(q, DualNumber):
+            raise TypeError("dualad: percentile: q must be a plain number or array")
+        return base(a, np.asarray(q, dtype=float) / 100.0, *args, **kwargs)
+    HANDLED[np.percentile] = percentile
+
+
+_percentile_wrapper()
+
+
+def _nan_variant(func, fill):
+    def impl(a, *args, **kwargs):
+        return func(np.where(np.isnan(primal(a)), fill, a), *args, **kwargs)
+    return impl
+
+
+implements("custom", "nansum")(_nan_variant(np.sum, 0.0))
+implements("custom", "nanprod")(_nan_variant(np.prod, 1.0))
+implements("custom", "nancumsum")(_nan_variant(np.cumsum, 0.0))
+implements("custom", "nancumprod")(_nan_variant(np.cumprod, 1.0))
+
+
+@implements("custom", "nanmean")
+def _nanmean(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
+    ok = ~np.isnan(primal(a))
+    return (np.nansum(a, axis=axis, keepdims=keepdims)
+            / np.sum(ok, axis=axis, keepdims=keepdims))
+
+
+@implements("custom", "nanvar", "nanstd")
+def _nanvar_std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw):
+    raise TypeError("dualad: numpy.nanvar/nanstd are not supported for DualNumber; "
+                    "use np.var/np.std on the finite entries")
+
+
+@implements("custom", "linspace")
+def _linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0, *,
+              device=None):
+    t = np.linspace(0.0, 1.0, num, endpoint=endpoint)
+    start = start if isinstance(start, DualNumber) else np.asarray(start, dtype=float)
+    shape = np.broadcast_shapes(np.shape(start), np.shape(stop))
+    t = np.reshape(t, (-1,) + (1,) * len(shape))
+    out = start + t * (stop - start)
+    if axis != 0:
+        out = np.moveaxis(out, 0, axis)
+    step = (stop - start) / max(num - 1 if endpoint else num, 1)
+    return (out, step) if retstep else out
+
+
+@implements("custom", "vander")
+def _vander(x, N=None, increasing=False):
+    n = len(x) if N is None else N
+    powers = np.arange(n, dtype=float)
+    if not increasing:
+        powers = powers[::-1]
+    return np.power(np.reshape(x, (-1, 1)), powers)
+
+
+@implements("custom", "cross", "linalg.cross")
+def _cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a, b = np.moveaxis(a, axisa, -1), np.moveaxis(b, axisb, -1)
+    if np.shape(a)[-1] != 3 or np.shape(b)[-1] != 3:
+        raise TypeError("dualad: numpy.cross on DualNumber supports 3-vectors only")
+    a0, a1, a2 = (a[..., i] for i in range(3))
+    b0, b1, b2 = (b[..., i] for i in range(3))
+    c = np.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
+    return np.moveaxis(c, -1, axisc)
+
+
+@implements("custom", "piecewise")
+def _piecewise(x, condlist, funclist, *args, **kw):
+    cond = [np.asarray(primal(c), dtype=bool) for c in
+            (condlist if isinstance(condlist, list) else [condlist])]
+    if len(funclist) == len(cond) + 1:
+        cond.append(~np.any(cond, axis=0))
+    out = np.zeros_like(x)
+    for c, f in zip(cond, funclist):
+        out[c] = f(x[c], *args, **kw) if callable(f) else f
+    return out
+
+
+@implements("custom", "apply_along_axis")
+def _apply_along_axis(func1d, axis, arr, *args, **kwargs):
+    moved = np.moveaxis(arr, axis, -1)
+    lead = moved.shape[:-1]
+    rows = [func1d(moved[i], *args, **kwargs) for i in np.ndindex(*lead)]
+    out = np.stack(rows) if rows else np.zeros_like(moved[..., :0])
+    out = np.reshape(out, lead + np.shape(rows[0]) if rows else out.shape)
+    return np.moveaxis(out, tuple(range(len(lead))),
+                       tuple(i if i < axis else i + out.ndim - len(lead) for i in
+                             range(len(lead)))) if out.ndim > len(lead) else out
+
+
+@implements("custom", "trapezoid")
+def _trapezoid(y, x=None, dx=1.0, axis=-1):
+    y = np.moveaxis(y, axis, -1)
+    mids = (y[..., 1:] + y[..., :-1]) * 0.5
+    if x is None:
+        return np.sum(mids, axis=-1) * dx
+    widths = np.diff(np.moveaxis(x, axis, -1) if np.ndim(x) > 1 else x, axis=-1)
+    return np.sum(mids * widths, axis=-1)
+
+
+@implements("custom", "bincount")
+def _bincount(x, weights=None, minlength=0):
+    if isinstance(x, DualNumber):
+        raise TypeError("dualad: numpy.bincount counts integers; x cannot be a DualNumber")
+    tag = top_tag((weights,))
+    v, p = split(weights, tag)
+    value = np.bincount(x, primal(v) if not isinstance(v, DualNumber) else None, minlength)
+    if isinstance(v, DualNumber):
+        raise TypeError("dualad: numpy.bincount with nested dual weights is not supported")
+    partials = np.zeros(value.shape + p.shape[-1:], dtype=p.dtype)
+    np.add.at(partials, np.asarray(x), p)
+    return result(value, partials, tag)
+
+
+@implements("custom", "unique", "unique_values")
+def _unique(ar, return_index=False, return_inverse=False, return_counts=False, axis=None,
+            *, equal_nan=True, sorted=True):
+    if axis is not None:
+        raise TypeError("dualad: numpy.unique(..., axis=) is not supported for DualNumber")
+    flat = np.ravel(ar)
+    vals, first, inverse, counts = np.unique(primal(flat), return_index=True,
+                                             return_inverse=True, return_counts=True)
+    out = (np.take(flat, first),)
+    out += (first,) * return_index + (inverse,) * return_inverse + (counts,) * return_counts
+    return out if len(out) > 1 else out[0]
+
+
+implements("custom", "array2string", "array_str")(lambda a, *args, **kwargs: str(a))
+implements("custom", "array_repr")(lambda a, *args, **kwargs: repr(a))
+
+
+@implements("custom", "copyto")
+def _copyto(dst, src, casting="same_kind", where=True):
+    if not isinstance(dst, DualNumber):
+        raise TypeError("dualad: numpy.copyto into a plain array would drop the derivative")
+    dst[...] = np.where(primal(where), src, dst) if where is not True else src
+
+
+@implements("custom", "fill_diagonal")
+def _fill_diagonal(a, val, wrap=False):
+    idx = np.diag_indices(min(a.shape), a.ndim)
+    a[idx] = val
+
+
+@implements("custom", "putmask", "place")
+def _putmask(a, mask, values):
+    mask = np.asarray(primal(mask), dtype=bool)
+    count = int(mask.sum())
+    reps = np.resize(np.arange(np.size(primal(values))), count)
+    a[mask] = np.take(values, reps) if np.ndim(values) else values
+
+
+@implements("custom", "put")
+def _put(a, ind, v, mode="raise"):
+    ind = np.ravel(np.asarray(ind))
+    a[np.unravel_index(ind, a.shape)] = v
+
+
+@implements("custom", "put_along_axis")
+def _put_along_axis(arr, indices, values, axis):
+    idx = list(np.ogrid[tuple(slice(0, s) for s in np.shape(indices))])
+    idx[axis] = np.asarray(indices)
+    arr[tuple(idx)] = values
+
+
+# =========================================================================================
+# primal: applied to the plain values
+# =========================================================================================
+def _primal_impl(func):
+    def impl(*args, **kwargs):
+        return func(*[primal(a) for a in args], **{k: primal(v) for k, v in kwargs.items()})
+    return impl
+
+
+for _name in ("argmax", "argmin", "nanargmax", "nanargmin", "argsort", "argpartition",
+              "argwhere", "nonzero", "flatnonzero", "count_nonzero", "searchsorted",
+              "digitize", "lexsort", "shape", "ndim", "size", "isclose", "allclose",
+              "array_equal", "array_equiv", "isneginf", "isposinf", "isin", "iscomplex",
+              "isreal", "iscomplexobj", "isrealobj", "all", "any", "may_share_memory",
+              "shares_memory", "result_type", "can_cast", "min_scalar_type", "common_type",
+              "einsum_path", "diag_indices_from", "tril_indices_from", "triu_indices_from",
+              "linalg.matrix_rank"):
+    _f = _lookup(_name)
+    if _f is not None:
+        implements("primal", _name)(_primal_impl(_f))
+
+
+# =========================================================================================
+# unsupported, with the reason
+# =========================================================================================
+unsupported("creates arrays from shapes or files; build them with plain numpy and combine",
+            "arange", "array", "asarray", "asanyarray", "ascontiguousarray", "asfortranarray",
+            "require", "empty", "zeros", "ones", "full", "eye", "identity", "tri",
+            "frombuffer", "fromfile", "fromfunction", "fromiter", "fromstring", "loadtxt",
+            "genfromtxt", "logspace", "geomspace")
+unsupported("writes files; save x.value and x.partials", "save", "savez",
+            "savez_compressed", "savetxt")
+unsupported("dates and times are not differentiable", "busday_count", "busday_offset",
+            "is_busday", "datetime_as_string")
+unsupported("bit and index arithmetic on integers", "packbits", "unpackbits",
+            "ravel_multi_index", "unravel_index", "ix_")
+unsupported("bin edges depend on the data range; use it on x.value", "histogram",
+            "histogram2d", "histogramdd", "histogram_bin_edges")
+unsupported("complex-valued", "sort_complex", "roots", "i0")
+unsupported("set operations on values; use np.unique", "intersect1d", "union1d",
+            "setdiff1d", "setxor1d", "unique_all", "unique_counts", "unique_inverse",
+            "trim_zeros")
+unsupported("not implemented yet", "apply_over_axes", "cov", "corrcoef", "poly", "polyadd",
+            "polysub", "polymul", "polydiv", "polyder", "polyint", "polyfit", "convolve",
+            "correlate", "ediff1d", "gradient")
+for _name in ("append_fields", "apply_along_fields", "assign_fields_by_name", "drop_fields",
+              "find_duplicates", "join_by", "merge_arrays", "rec_append_fields",
+              "rec_drop_fields", "rec_join", "recursive_fill_fields", "rename_fields",
+              "repack_fields", "require_fields", "stack_arrays", "structured_to_unstructured",
+              "unstructured_to_structured"):
+    import numpy.lib.recfunctions as _rf
+    if hasattr(_rf, _name):
+        UNSUPPORTED[getattr(_rf, _name)] = "structured arrays hold no derivatives"
+import numpy.lib.scimath as _sm  # noqa: E402
+
+for _name in ("arccos", "arcsin", "arctanh", "log", "log10", "log2", "logn", "power", "sqrt"):
+    UNSUPPORTED[getattr(_sm, _name)] = ("may return complex values; use the numpy function "
+                                        "of the same name")
+
+from . import _bilinear, _linalg  # noqa: E402,F401  (they register their functions)

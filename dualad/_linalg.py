@@ -1,0 +1,1 @@
+"""numpy.linalg on duals (placeholder: filled in by the linear-algebra work)."""

@@ -1,0 +1,98 @@
+"""Special functions that numpy lacks (erf, erfc, gamma, lgamma, digamma, polygamma).
+
+They are numba-vectorized ufuncs: plain arrays run compiled code, and a DualNumber argument
+reaches ``DualNumber.__array_ufunc__`` like any numpy ufunc, so their derivative rules live in
+the one rule table. Compiled on first use and cached on disk.
+"""
+import math
+
+import numba
+import numpy as np
+
+_SIGS = ["float64(float64)", "float32(float32)"]
+_SIGS2 = ["float64(float64, float64)", "float32(float32, float32)"]
+
+# Bernoulli numbers B_2 .. B_16 for the asymptotic series.
+_B2K = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510)
+_SHIFT = 15.0  # recurrence moves x above this before the series is used
+
+
+@numba.njit(cache=True)
+def _digamma_scalar(x):
+    if x <= 0.0 and x == math.floor(x):
+        return math.nan
+    acc = 0.0
+    while x < _SHIFT:  # psi(x) = psi(x + 1) - 1/x
+        acc -= 1.0 / x
+        x += 1.0
+    x2 = 1.0 / (x * x)
+    series = 0.0
+    xp = x2
+    for k in range(len(_B2K)):
+        series += _B2K[k] / (2 * (k + 1)) * xp
+        xp *= x2
+    return acc + math.log(x) - 0.5 / x - series
+
+
+@numba.njit(cache=True)
+def _polygamma_scalar(n, x):
+    # psi^(n) for n >= 1 via psi^(n)(x+1) = psi^(n)(x) + (-1)^n n! / x^(n+1)
+    if n < 1.0 or n != math.floor(n):
+        return math.nan
+    if x <= 0.0 and x == math.floor(x):
+        return math.nan
+    sign = 1.0 if int(n) % 2 == 1 else -1.0  # (-1)^(n+1)
+    fact_n = math.gamma(n + 1.0)
+    acc = 0.0
+    while x < _SHIFT:
+        acc += sign * fact_n / x ** (n + 1.0)
+        x += 1.0
+    total = math.gamma(n) / x**n + fact_n / (2.0 * x ** (n + 1.0))
+    for k in range(len(_B2K)):
+        two_k = 2.0 * (k + 1)
+        total += (_B2K[k] * math.gamma(two_k + n) / math.gamma(two_k + 1.0)
+                  / x ** (two_k + n))
+    return acc + sign * total
+
+
+@numba.vectorize(_SIGS, cache=True)
+def erf(x):
+    """Error function, elementwise."""
+    return math.erf(x)
+
+
+@numba.vectorize(_SIGS, cache=True)
+def erfc(x):
+    """Complementary error function, elementwise."""
+    return math.erfc(x)
+
+
+@numba.vectorize(_SIGS, cache=True)
+def gamma(x):
+    """Gamma function, elementwise."""
+    return math.gamma(x)
+
+
+@numba.vectorize(_SIGS, cache=True)
+def lgamma(x):
+    """Log of the absolute value of the gamma function, elementwise."""
+    return math.lgamma(x)
+
+
+@numba.vectorize(_SIGS, cache=True)
+def digamma(x):
+    """Digamma function psi = d/dx lgamma, elementwise."""
+    return _digamma_scalar(x)
+
+
+@numba.vectorize(_SIGS2, cache=True)
+def polygamma(n, x):
+    """Polygamma function psi^(n)(x) for integer n >= 1, elementwise."""
+    return _polygamma_scalar(n, x)
+
+
+# numba's vectorize with signatures returns a DUFunc-like object; numpy dispatch treats it as
+# a ufunc, so a DualNumber argument is routed to DualNumber.__array_ufunc__.
+SPECIAL = {"erf": erf, "erfc": erfc, "gamma": gamma, "lgamma": lgamma,
+           "digamma": digamma, "polygamma": polygamma}
+del np

@@ -1,0 +1,200 @@
+"""``__array_ufunc__``: look a ufunc up in the rule table and apply the chain rule once.
+
+Every ufunc numpy can hand us is in exactly one category: a rule in ``RULES``; ``PRIMAL``
+(comparisons and predicates: they act on values and return plain arrays); ``CUSTOM``
+(several outputs or a core signature: matmul, modf, ...); or ``UNSUPPORTED`` (integer, bit and
+string ufuncs). Anything else raises a TypeError naming it.
+"""
+import numbers
+
+import numpy as np
+
+from ._partials import (accumulate, chain, n_directions, primal, result, split, top_tag,
+                        zeros_partials)
+from ._rules import RULES
+from .dual import DualNumber, make
+
+PRIMAL = frozenset([
+    np.equal, np.not_equal, np.greater, np.greater_equal, np.less, np.less_equal,
+    np.isnan, np.isinf, np.isfinite, np.signbit,
+    np.logical_and, np.logical_or, np.logical_xor, np.logical_not,
+])
+
+_INTEGER_ONLY = ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_count", "invert",
+                 "left_shift", "right_shift", "gcd", "lcm", "isnat")
+UNSUPPORTED = {getattr(np, name): "is defined for integers or datetimes only"
+               for name in _INTEGER_ONLY if hasattr(np, name)}
+
+CUSTOM = {}  # filled by the modules that implement them (_functions, _bilinear)
+
+
+def custom_ufunc(*ufuncs):
+    def register(impl):
+        for u in ufuncs:
+            if u is not None:  # absent from this numpy version
+                CUSTOM[u] = impl
+        return impl
+    return register
+
+
+def _is_string_ufunc(ufunc):
+    # numpy's string ufuncs live in numpy._core.umath with private names (_center, str_len...)
+    return ufunc.__name__.startswith("_") or ufunc.__name__ in (
+        "count", "endswith", "find", "index", "isalnum", "isalpha", "isdecimal", "isdigit",
+        "islower", "isnumeric", "isspace", "istitle", "isupper", "rfind", "rindex",
+        "startswith", "str_len")
+
+
+def _operand(a):
+    """Operands we understand, with lists made arrays; None means 'not ours'."""
+    if isinstance(a, (DualNumber, np.ndarray)):
+        if isinstance(a, np.ndarray) and a.dtype.kind == "c":
+            raise TypeError("dualad: complex arrays are not supported with DualNumber")
+        return a
+    if isinstance(a, numbers.Number):
+        if isinstance(a, numbers.Complex) and not isinstance(a, numbers.Real):
+            raise TypeError("dualad: complex numbers are not supported with DualNumber")
+        return a  # python scalars stay weakly typed (float32 duals stay float32)
+    if isinstance(a, (list, tuple)):
+        return _operand(np.asarray(a))
+    return None
+
+
+def apply_rule(ufunc, rule, inputs):
+    """Apply ``rule`` for ``ufunc`` to operands of which at least one is a dual."""
+    tag = top_tag(inputs)
+    values, partials = zip(*(split(a, tag) for a in inputs))
+    n = n_directions(*partials)
+    ans = ufunc(*values)
+    kind = rule.kind
+    if kind == "linear":
+        total = accumulate(*(_scaled(p, c) for c, p in zip(rule.derivs, partials)))
+        if len(inputs) == 1 or total is partials[0] or total is partials[-1]:
+            total = _readonly(total)  # shared with an input: setitem must copy first
+        return result(ans, total, tag)
+    if kind == "zero":
+        ans = np.asarray(ans) if not isinstance(ans, (np.ndarray, DualNumber)) else ans
+        return make(ans, zeros_partials(ans, n), tag)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        terms = []
+        for d, p in zip(rule.derivs, partials):
+            if p is None:
+                continue
+            if d is None:
+                raise TypeError(f"dualad: numpy.{ufunc.__name__} cannot be differentiated "
+                                "with respect to this argument; pass a constant")
+            terms.append(chain(p, d(*values, ans)))
+    return result(ans, accumulate(*terms), tag)
+
+
+def _scaled(p, c):
+    if p is None or c == 1.0:
+        return p
+    return -p if c == -1.0 else p * c
+
+
+def _readonly(p):
+    if isinstance(p, np.ndarray) and p.flags.writeable:
+        p = p.view()
+        p.flags.writeable = False
+    return p
+
+
+def call(ufunc, inputs):
+    operands = [_operand(a) for a in inputs]
+    if any(a is None for a in operands):
+        return NotImplemented
+    rule = RULES.get(ufunc)
+    if rule is not None:
+        return apply_rule(ufunc, rule, operands)
+    if ufunc in PRIMAL:
+        return ufunc(*(primal(a) for a in operands))
+    if ufunc in CUSTOM:
+        return CUSTOM[ufunc](*operands)
+    raise TypeError(f"dualad: numpy.{ufunc.__name__} is not supported for DualNumber"
+                    + (f" (it {UNSUPPORTED[ufunc]})" if ufunc in UNSUPPORTED else ""))
+
+
+# --- ufunc methods -----------------------------------------------------------------------
+def _reduce(ufunc, x, axis=0, dtype=None, keepdims=False, **kw):
+    impl = {np.add: np.sum, np.multiply: np.prod, np.maximum: np.max, np.minimum: np.min}
+    if ufunc not in impl or kw or dtype is not None:
+        raise TypeError(f"dualad: numpy.{ufunc.__name__}.reduce"
+                        + (f" with {', '.join(kw)}" if kw else "")
+                        + " is not supported for DualNumber")
+    return impl[ufunc](x, axis=axis, keepdims=keepdims)
+
+
+def _accumulate(ufunc, x, axis=0, dtype=None, **kw):
+    from ._functions import running_extremum
+    if kw or dtype is not None:
+        raise TypeError(f"dualad: numpy.{ufunc.__name__}.accumulate with "
+                        f"{', '.join(kw) or 'dtype'} is not supported for DualNumber")
+    if ufunc is np.add:
+        return np.cumsum(x, axis=axis)
+    if ufunc is np.multiply:
+        return np.cumprod(x, axis=axis)
+    if ufunc in (np.maximum, np.minimum):
+        return running_extremum(x, axis, ufunc)
+    raise TypeError(f"dualad: numpy.{ufunc.__name__}.accumulate is not supported "
+                    "for DualNumber")
+
+
+_DEFAULTS = {"where": True, "casting": "same_kind", "order": "K", "dtype": None,
+             "subok": True, "signature": None}
+
+
+def array_ufunc(ufunc, method, inputs, kwargs):
+    out = kwargs.pop("out", None)
+    if method == "__call__":
+        for key, val in kwargs.items():
+            if key not in _DEFAULTS or val is not _DEFAULTS[key] and val != _DEFAULTS[key]:
+                raise TypeError(f"dualad: numpy.{ufunc.__name__}(..., {key}=...) is not "
+                                "supported for DualNumber")
+        res = call(ufunc, inputs)
+    elif method == "reduce":
+        res = _reduce(ufunc, *inputs, **kwargs)
+    elif method == "accumulate":
+        res = _accumulate(ufunc, *inputs, **kwargs)
+    else:
+        raise TypeError(f"dualad: numpy.{ufunc.__name__}.{method} is not supported "
+                        "for DualNumber")
+    if out is None or res is NotImplemented:
+        return res
+    return _write_out(ufunc, out, res)
+
+
+def _write_out(ufunc, out, res):
+    outs = out if isinstance(out, tuple) else (out,)
+    results = res if isinstance(res, tuple) else (res,)
+    for o, r in zip(outs, results):
+        if o is None:
+            continue
+        if isinstance(r, DualNumber) and not isinstance(o, DualNumber):
+            raise TypeError(f"dualad: numpy.{ufunc.__name__}(..., out=ndarray) would drop "
+                            "the derivative; pass a DualNumber as out, or no out")
+        o[...] = r
+    final = tuple(r if o is None else o for o, r in zip(outs, results))
+    return final if isinstance(res, tuple) else final[0]
+
+
+# --- ufuncs with several outputs ---------------------------------------------------------
+@custom_ufunc(np.modf)
+def _modf(x):
+    tag = top_tag((x,))
+    v, p = split(x, tag)
+    frac, whole = np.modf(v)
+    return result(frac, p, tag), result(whole, zeros_partials(whole, p.shape[-1]), tag)
+
+
+@custom_ufunc(np.frexp)
+def _frexp(x):
+    tag = top_tag((x,))
+    v, p = split(x, tag)
+    mant, expo = np.frexp(v)
+    return result(mant, chain(p, np.ldexp(1.0, -expo).astype(primal(mant).dtype)), tag), expo
+
+
+@custom_ufunc(np.divmod)
+def _divmod(x, y):
+    return np.floor_divide(x, y), np.remainder(x, y)

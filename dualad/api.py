@@ -1,0 +1,169 @@
+"""derivative, gradient, jacobian, jvp: thin layers over one forward-mode primitive.
+
+``jvp_many(f, x, V)`` seeds ``x`` with the directions ``V`` (shape ``x.shape + (n,)``) under
+a fresh tag, calls ``f`` once, and reads the value and the ``n`` directional derivatives back.
+Every helper is a choice of seed: a basis (jacobian, in chunks), one vector (jvp), one (the
+scalar derivative). A sparse Jacobian is only another seed matrix.
+"""
+import numbers
+
+import numpy as np
+
+from ._partials import primal
+from ._tags import new_tag
+from .dual import DualNumber, make
+
+#: memory budget (bytes) for the partials of one chunk, times a factor for temporaries
+CHUNK_BUDGET_BYTES = 256 * 2**20
+_TEMPORARIES = 16
+
+
+def _as_input(x, name="x"):
+    """x as a float array (or a dual, when a helper is nested inside another)."""
+    if isinstance(x, DualNumber):
+        return x
+    try:
+        arr = np.asarray(x)
+    except TypeError as err:
+        raise TypeError(f"dualad: {name} must be a number or an array, got "
+                        f"{type(x).__name__}") from err
+    if arr.dtype.kind in "biu":
+        return arr.astype(np.float64)
+    if arr.dtype.kind != "f":
+        raise TypeError(f"dualad: {name} must be real numbers, got {type(x).__name__} of "
+                        f"dtype {arr.dtype}")
+    return arr
+
+
+def _as_output(y):
+    """f's result as a dual or a float array; anything non-numeric is an error."""
+    if isinstance(y, DualNumber):
+        return y
+    if isinstance(y, (list, tuple)) and any(isinstance(e, (DualNumber, list, tuple))
+                                            for e in y):
+        return np.stack([_as_output(e) for e in y])
+    if isinstance(y, (numbers.Real, np.ndarray, list, tuple)) and not isinstance(y, bool):
+        arr = np.asarray(y)
+        if arr.dtype.kind in "biuf":
+            return arr.astype(np.result_type(arr.dtype, np.float32))
+    raise TypeError(f"dualad: the function must return a real number, an array or a "
+                    f"DualNumber; it returned {type(y).__name__}")
+
+
+def _extract(y, tag, n):
+    """``(value, partials)`` of ``y`` with respect to the perturbation ``tag``."""
+    if not isinstance(y, DualNumber) or y._tag < tag:  # constant for this tag
+        return y, np.zeros(np.shape(y) + (n,), dtype=np.result_type(primal(y), np.float32))
+    if y._tag == tag:
+        return y.value, y.partials
+    # a younger perturbation leaked out of f (stored state, closures): look through it
+    a, b = _extract(y.value, tag, n)
+    c, d = _extract(y.partials, tag, n)
+    return make(a, c, y._tag), make(b, np.swapaxes(d, -1, -2), y._tag)
+
+
+def jvp_many(f, x, directions):
+    """Value of ``f(x)`` and its derivatives along each of ``n`` directions.
+
+    ``directions`` has shape ``x.shape + (n,)``; the partials returned have shape
+    ``f(x).shape + (n,)``. This is the primitive every helper calls.
+
+    >>> value, partials = jvp_many(lambda x: x * x, np.array([1.0, 2.0]), np.eye(2))
+    >>> partials.tolist()
+    [[2.0, 0.0], [0.0, 4.0]]
+    """
+    x = _as_input(x)
+    directions = np.asarray(directions, dtype=np.result_type(primal(x), np.float32))
+    if directions.shape[:-1] != np.shape(x) or directions.ndim != np.ndim(x) + 1:
+        raise ValueError(f"dualad: directions of shape {directions.shape} do not fit x of "
+                         f"shape {np.shape(x)}; expected {np.shape(x)} + (n,)")
+    tag = new_tag()
+    y = _as_output(f(make(x, directions, tag)))
+    return _extract(y, tag, directions.shape[-1])
+
+
+def _plain(a):
+    return a[()] if isinstance(a, np.ndarray) and a.ndim == 0 else a
+
+
+def derivative(f, x, order=1):
+    """Derivative of ``f`` at the scalar ``x``; ``f`` may return an array.
+
+    >>> derivative(lambda x: x ** 2, 4.0)
+    8.0
+    >>> derivative(lambda x: x ** 3, 2.0, order=2)
+    12.0
+    """
+    if not isinstance(order, (int, np.integer)) or order < 0:
+        raise ValueError(f"dualad: order must be a non-negative integer, got {order!r}")
+    x = _as_input(x)
+    if np.ndim(x) != 0:
+        raise ValueError(f"dualad: derivative takes a scalar x, got shape {np.shape(x)}; "
+                         "use jacobian or jvp for arrays")
+    if order == 0:
+        return _plain(_as_output(f(x)))
+    if order > 1:
+        return derivative(lambda t: derivative(f, t, order - 1), x)
+    _, partials = jvp_many(f, x, np.ones((1,)))
+    return _plain(partials[..., 0])
+
+
+def jvp(f, x, v):
+    """``(f(x), J v)``: the value and the directional derivative along ``v``.
+
+    >>> jvp(lambda x: np.sin(x), 0.0, 2.0)
+    (0.0, 2.0)
+    """
+    x = _as_input(x)
+    v = _as_input(v, "v")
+    if np.shape(v) != np.shape(x):
+        raise ValueError(f"dualad: v must have x's shape {np.shape(x)}, got {np.shape(v)}")
+    value, partials = jvp_many(f, x, v[..., None])
+    return _plain(value), _plain(partials[..., 0])
+
+
+def _auto_chunk(n, itemsize):
+    return int(max(1, min(n, CHUNK_BUDGET_BYTES // (itemsize * max(n, 1) * _TEMPORARIES))))
+
+
+def jacobian(f, x, chunk_size=None):
+    """Jacobian of ``f`` at ``x``, shape ``f(x).shape + x.shape``.
+
+    The input directions travel ``chunk_size`` at a time (from a memory budget when None);
+    the result does not depend on the chunk size.
+
+    >>> jacobian(lambda x: np.array([x[0] * x[1], x[1]]), [2.0, 3.0]).tolist()
+    [[3.0, 2.0], [0.0, 1.0]]
+    """
+    x = _as_input(x)
+    shape, size = np.shape(x), int(np.prod(np.shape(x), dtype=np.int64))
+    dtype = np.result_type(primal(x), np.float32)
+    if chunk_size is None:
+        chunk_size = _auto_chunk(size, dtype.itemsize)
+    if not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
+        raise ValueError(f"dualad: chunk_size must be a positive integer, got {chunk_size!r}")
+    blocks, out_shape = [], None
+    for start in range(0, max(size, 1), chunk_size):
+        k = min(chunk_size, size - start) if size else 0
+        seed = np.zeros((size, k), dtype=dtype)
+        seed[np.arange(start, start + k), np.arange(k)] = 1.0
+        value, partials = jvp_many(f, x, seed.reshape(shape + (k,)))
+        out_shape = np.shape(value)
+        blocks.append(partials)
+    jac = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=-1)
+    return np.reshape(jac, out_shape + shape)
+
+
+def gradient(f, x):
+    """Gradient of the scalar-valued ``f`` at ``x`` (same shape as ``x``).
+
+    >>> gradient(lambda v: v[0] ** 2 * v[1] + v[1] + 2, [3.0, 4.0]).tolist()
+    [24.0, 10.0]
+    """
+    x = _as_input(x)
+    jac = jacobian(f, x)
+    if np.ndim(jac) != np.ndim(x):
+        out_shape = np.shape(jac)[:np.ndim(jac) - np.ndim(x)]
+        raise ValueError(f"dualad: gradient needs a scalar-valued function; f returned shape "
+                         f"{out_shape} (use jacobian)")
+    return _plain(jac)

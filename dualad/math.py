@@ -1,0 +1,118 @@
+"""A mirror of Python's ``math`` for floats and duals alike.
+
+A float in gives exactly what ``math`` gives; a dual in gives a dual out, computed by the
+numpy ufunc of the rule table (so the derivative rules are the table's). Functions without a
+derivative (``factorial``, ``gcd``, ...) are ``math``'s own: they reject duals with a clear
+TypeError rather than drop a derivative.
+
+>>> import dualad as ad
+>>> ad.math.sin(0.5) == __import__("math").sin(0.5)
+True
+>>> print(ad.math.exp(ad.DualNumber(0.0, 1.0)))
+1.0 + 1.0ε
+"""
+import functools as _functools
+import math as _math
+
+import numpy as _np
+
+from ._partials import primal as _primal
+from ._rules import RULES as _RULES
+from .dual import DualNumber as _Dual
+
+__all__ = []
+
+
+def _has_dual(args):
+    return any(isinstance(a, _Dual) for a in args)
+
+
+def _export(name, for_floats, for_duals, doc):
+    def fn(*args):
+        return for_duals(*args) if _has_dual(args) else for_floats(*args)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    globals()[name] = fn
+    __all__.append(name)
+
+
+# --- generated from the rule table -------------------------------------------------------
+for _ufunc, _rule in _RULES.items():
+    if _rule.math and hasattr(_math, _rule.math):
+        _export(_rule.math, getattr(_math, _rule.math), _ufunc,
+                f"math.{_rule.math} for floats; numpy.{_ufunc.__name__} for duals.")
+
+
+# --- the few whose signature or semantics differ from one ufunc --------------------------
+def _log(x, base=_math.e):
+    return _np.log(x) if base == _math.e and not isinstance(base, _Dual) \
+        else _np.log(x) / _np.log(base)
+
+
+def _remainder(x, y):
+    # IEEE remainder: x - n*y with n = x/y rounded to nearest even (rint)
+    return x - _np.rint(_primal(x) / _primal(y)) * y
+
+
+def _hypot(*coords):
+    return _functools.reduce(_np.hypot, coords) if coords else 0.0
+
+
+def _dist(p, q):
+    return _hypot(*(a - b for a, b in zip(p, q)))
+
+
+def _fsum(seq):
+    return _functools.reduce(_np.add, seq, 0.0)
+
+
+def _prod(seq, *, start=1):
+    return _functools.reduce(_np.multiply, seq, start)
+
+
+def _sumprod(p, q):
+    return _fsum(_np.multiply(a, b) for a, b in zip(p, q))
+
+
+_export("log", _math.log, _log, "math.log(x[, base]) for floats and duals.")
+_export("remainder", _math.remainder, _remainder,
+        "math.remainder (IEEE, round to nearest) for floats and duals.")
+_export("hypot", _math.hypot, _hypot, "math.hypot(*coordinates) for floats and duals.")
+_export("modf", _math.modf, _np.modf, "math.modf for floats and duals.")
+_export("frexp", _math.frexp, _np.frexp, "math.frexp for floats and duals (exponent plain).")
+for _name in ("isfinite", "isinf", "isnan"):
+    _export(_name, getattr(_math, _name),
+            _functools.partial(lambda f, x: f(_primal(x)), getattr(_math, _name)),
+            f"math.{_name}, on the value of a dual.")
+
+
+def isclose(a, b, *, rel_tol=1e-09, abs_tol=0.0):
+    """math.isclose on values (duals compare by value)."""
+    return _math.isclose(_primal(a), _primal(b), rel_tol=rel_tol, abs_tol=abs_tol)
+
+
+def _sequence_function(name, impl):
+    def fn(*args, **kwargs):
+        seqs = [list(a) for a in args]
+        if any(_has_dual(s) for s in seqs):
+            return impl(*seqs, **kwargs)
+        return getattr(_math, name)(*seqs, **kwargs)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"math.{name} for sequences of floats or duals."
+    globals()[name] = fn
+    __all__.append(name)
+
+
+_sequence_function("fsum", _fsum)
+_sequence_function("prod", _prod)
+_sequence_function("dist", _dist)
+if hasattr(_math, "sumprod"):
+    _sequence_function("sumprod", _sumprod)
+
+# --- no derivative: math's own functions and constants -----------------------------------
+for _name in ("comb", "factorial", "gcd", "isqrt", "lcm", "perm", "ulp",
+              "pi", "e", "tau", "inf", "nan"):
+    if hasattr(_math, _name):
+        globals()[_name] = getattr(_math, _name)
+        __all__.append(_name)
+__all__ += ["isclose"]
