@@ -90,13 +90,15 @@ def _dual_leaves(obj):
 
 
 def _map_leaves(obj, fn):
-    if isinstance(obj, (list, tuple)) and _dual_leaves(obj):
+    # every nesting level is mapped, also lists without duals: np.block([[dual, a], [b, c]])
+    # must keep its list structure in the index pass
+    if isinstance(obj, (list, tuple)):
         return type(obj)(_map_leaves(o, fn) for o in obj)
     return fn(obj)
 
 
 def _leaves(obj):
-    if isinstance(obj, (list, tuple)) and _dual_leaves(obj):
+    if isinstance(obj, (list, tuple)):
         for o in obj:
             yield from _leaves(o)
     else:
@@ -166,7 +168,6 @@ _structural((0,), "ravel", "swapaxes", "moveaxis", "rollaxis", "squeeze",
             "take_along_axis", "repeat", "tile", "resize", "delete", "matrix_transpose",
             "linalg.matrix_transpose", "split", "array_split", "hsplit", "vsplit", "dsplit",
             "unstack", "lib.stride_tricks.sliding_window_view")
-_structural((0,), "pad", index_kwargs={"constant_values": 0})
 _structural((0,), "concatenate", "stack", "hstack", "vstack", "column_stack", "dstack",
             "block")
 _structural(tuple(range(32)), "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_arrays",
@@ -285,7 +286,35 @@ if hasattr(np, "cumulative_sum"):
     implements("linear", "cumulative_sum")(_scan(np.cumulative_sum))
 
 
-@implements("linear", "trace", "linalg.trace")
+@implements("linear", "pad")
+def _pad(array, pad_width, mode="constant", **kwargs):
+    # every mode but the order statistics is affine in the array: the partials are padded
+    # the same way with zero constants (and nothing added along the direction axis)
+    if callable(mode) or mode in ("maximum", "minimum", "median"):
+        raise TypeError(f"dualad: numpy.pad(..., mode={mode!r}) is not supported for "
+                        "DualNumber")
+    tag = top_tag((array,))
+    v, p = split(array, tag)
+    value = np.pad(v, pad_width, mode, **kwargs)
+    nd = np.ndim(v)
+    width = np.broadcast_to(np.asarray(pad_width, dtype=np.intp), (nd, 2))
+    pkw = {k: (0.0 if k in ("constant_values", "end_values") else val)
+           for k, val in kwargs.items()}
+    if pkw.get("stat_length") is not None:
+        stat = np.broadcast_to(np.asarray(pkw["stat_length"], dtype=np.intp), (nd, 2))
+        pkw["stat_length"] = np.concatenate([stat, [[1, 1]]])
+    if mode == "empty":
+        mode, pkw = "constant", {}
+    partials = np.pad(p, np.concatenate([width, [[0, 0]]]), mode, **pkw)
+    return result(value, partials, tag)
+
+
+@implements("linear", "linalg.trace")
+def _linalg_trace(x, /, *, offset=0, dtype=None):
+    return _trace(x, offset, -2, -1, dtype)
+
+
+@implements("linear", "trace")
 def _trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     _no_out(out, "trace")
     tag = top_tag((a,))
@@ -370,9 +399,15 @@ def _cumprod(a, axis=None, dtype=None, out=None, include_initial=False):
     ax = normalize_axis_tuple(axis, np.ndim(v))[0]
     vm, pm = np.moveaxis(v, ax, -1), np.moveaxis(p, ax, -2)
     c = np.cumprod(vm, axis=-1)
-    if np.all(primal(vm) != 0):
-        dc = c[..., None] * np.cumsum(pm / vm[..., None], axis=-2)
-    else:
+    dc = None
+    vp = primal(vm)
+    # dividing by v is exact enough only for normal numbers (1/v of a subnormal overflows)
+    if np.all(np.abs(vp) >= np.finfo(vp.dtype).tiny):
+        with np.errstate(over="ignore", invalid="ignore"):
+            dc = c[..., None] * np.cumsum(pm / vm[..., None], axis=-2)
+        if not np.all(np.isfinite(primal(dc))):
+            dc = None  # an overflow (or inf/nan inputs): take the division-free path
+    if dc is None:
         # with zeros: dc_j = sum_{i<=j} (prod_{l<i} v_l)(prod_{i<l<=j} v_l) dv_i
         k = vm.shape[-1]
         later = np.arange(k)[None, :] > np.arange(k)[:, None]
@@ -562,10 +597,14 @@ def _real(val, *args, **kwargs):
     return val
 
 
-@implements("custom", "imag", "angle")
-def _imag(val, *args, **kwargs):
-    func = np.imag if not args and not kwargs else np.angle
-    return _zero_derivative(val, func(primal_top(val), *args, **kwargs))
+@implements("custom", "imag")
+def _imag(val):
+    return _zero_derivative(val, np.imag(primal_top(val)))
+
+
+@implements("custom", "angle")
+def _angle(z, deg=False):
+    return _zero_derivative(z, np.angle(primal_top(z), deg))  # 0 or pi for real numbers
 
 
 @implements("custom", "nan_to_num")
@@ -665,10 +704,26 @@ def _nanmean(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
             / np.sum(ok, axis=axis, keepdims=keepdims))
 
 
-@implements("custom", "nanvar", "nanstd")
-def _nanvar_std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw):
-    raise TypeError("dualad: numpy.nanvar/nanstd are not supported for DualNumber; "
-                    "use np.var/np.std on the finite entries")
+@implements("custom", "nanvar")
+def _nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=_NoValue,
+            mean=_NoValue, correction=_NoValue):
+    _no_out(out, "nanvar")
+    _float_dtype(dtype, "nanvar")
+    if where is not _NoValue or mean is not _NoValue:
+        raise TypeError("dualad: numpy.nanvar(..., where=/mean=) is not supported for "
+                        "DualNumber")
+    if correction is not _NoValue:
+        ddof = correction
+    ok = ~np.isnan(primal(a))
+    count = np.sum(ok, axis=axis, keepdims=True)
+    dev = np.where(ok, a - np.nansum(a, axis=axis, keepdims=True) / count, 0.0)
+    var = np.sum(dev * dev, axis=axis, keepdims=True) / np.maximum(count - ddof, 0)
+    return var if keepdims else np.squeeze(var, axis=_axes(axis, np.ndim(ok)))
+
+
+@implements("custom", "nanstd")
+def _nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kwargs):
+    return np.sqrt(_nanvar(a, axis, dtype, out, ddof, keepdims, **kwargs))
 
 
 @implements("custom", "linspace")
@@ -779,31 +834,29 @@ def _copyto(dst, src, casting="same_kind", where=True):
     dst[...] = np.where(primal(where), src, dst) if where is not True else src
 
 
-@implements("custom", "fill_diagonal")
-def _fill_diagonal(a, val, wrap=False):
-    idx = np.diag_indices(min(a.shape), a.ndim)
-    a[idx] = val
+def _inplace(func, pos, name):
+    """put, putmask, place, fill_diagonal, put_along_axis: numpy itself decides, on arrays of
+    indices, which value lands where (repetition, negative indices, modes, wrap)."""
+    def impl(a, *args, **kwargs):
+        if not isinstance(a, DualNumber):
+            raise TypeError(f"dualad: numpy.{func.__name__} into a plain array would drop the "
+                            "derivative; make the target a DualNumber (np.zeros_like(x))")
+        args, kwargs = list(args), dict(kwargs)
+        holder, key = (args, pos) if pos < len(args) else (kwargs, name)
+        values = holder[key]
+        holder[key] = np.arange(np.size(values)).reshape(np.shape(values))
+        target = np.full(a.shape, -1, dtype=np.intp)  # -1: not written
+        func(target, *[primal(x) for x in args], **{k: primal(x) for k, x in kwargs.items()})
+        hit = target >= 0
+        a[hit] = np.take(np.ravel(values), target[hit])
+    return impl
 
 
-@implements("custom", "putmask", "place")
-def _putmask(a, mask, values):
-    mask = np.asarray(primal(mask), dtype=bool)
-    count = int(mask.sum())
-    reps = np.resize(np.arange(np.size(primal(values))), count)
-    a[mask] = np.take(values, reps) if np.ndim(values) else values
-
-
-@implements("custom", "put")
-def _put(a, ind, v, mode="raise"):
-    ind = np.ravel(np.asarray(ind))
-    a[np.unravel_index(ind, a.shape)] = v
-
-
-@implements("custom", "put_along_axis")
-def _put_along_axis(arr, indices, values, axis):
-    idx = list(np.ogrid[tuple(slice(0, s) for s in np.shape(indices))])
-    idx[axis] = np.asarray(indices)
-    arr[tuple(idx)] = values
+implements("custom", "put")(_inplace(np.put, 1, "v"))
+implements("custom", "putmask")(_inplace(np.putmask, 1, "values"))
+implements("custom", "place")(_inplace(np.place, 1, "vals"))
+implements("custom", "fill_diagonal")(_inplace(np.fill_diagonal, 0, "val"))
+implements("custom", "put_along_axis")(_inplace(np.put_along_axis, 1, "values"))
 
 
 # =========================================================================================
@@ -850,7 +903,32 @@ unsupported("set operations on values; use np.unique", "intersect1d", "union1d",
             "trim_zeros")
 unsupported("not implemented yet", "apply_over_axes", "cov", "corrcoef", "poly", "polyadd",
             "polysub", "polymul", "polydiv", "polyder", "polyint", "polyfit", "convolve",
-            "correlate", "ediff1d", "gradient")
+            "correlate", "ediff1d", "gradient", "nanmedian", "nanquantile", "nanpercentile",
+            "polynomial.polynomial.polyval2d", "polynomial.polynomial.polygrid2d")
+
+
+def _unsupported_module(reason, module):
+    """Every numpy-dispatched function of ``module`` (fft, strings: nothing differentiable)."""
+    import importlib
+    try:
+        mod = importlib.import_module(module)
+    except ImportError:
+        return
+    for obj in vars(mod).values():
+        if hasattr(obj, "_implementation") and obj not in HANDLED:
+            UNSUPPORTED[obj] = reason
+
+
+_unsupported_module("complex-valued", "numpy.fft")
+_unsupported_module("string functions hold no derivatives", "numpy._core.strings")
+_unsupported_module("string functions hold no derivatives", "numpy._core.defchararray")
+# np.eye(..., like=x) and friends dispatch through private twins of the public functions
+for _name in ("eye", "tri", "ones", "full", "identity", "fromfunction", "require", "loadtxt",
+              "genfromtxt"):
+    _f = _lookup(_name)
+    _twin = getattr(_f, "__globals__", {}).get(f"_{_name}_with_like")
+    if _twin is not None and _f in UNSUPPORTED:
+        UNSUPPORTED[_twin] = UNSUPPORTED[_f]
 for _name in ("append_fields", "apply_along_fields", "assign_fields_by_name", "drop_fields",
               "find_duplicates", "join_by", "merge_arrays", "rec_append_fields",
               "rec_drop_fields", "rec_join", "recursive_fill_fields", "rename_fields",

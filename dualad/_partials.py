@@ -7,6 +7,7 @@ nothing and no zero partials are materialized for them.
 """
 import numpy as np
 
+from . import kernels
 from .dual import DualNumber, make
 
 
@@ -44,27 +45,61 @@ def _expand(d):
     return d
 
 
-def chain(p, d):
+def chain(p, d, guard=True, scratch=False):
     """``p * d`` on the direction axis: the chain rule for one argument.
 
     NaN-safe: where the derivative is infinite or nan (sqrt or log at 0) but the incoming
-    tangent is exactly zero, the result is zero, not 0 * inf = nan.
+    tangent is exactly zero, the result is zero, not 0 * inf = nan. ``guard=False`` skips
+    the check for derivatives known to be finite; ``scratch=True`` says ``d`` is a temporary
+    the caller gives up, so its memory may hold the result.
     """
     if p is None:
         return None
+    if kernels.fusable((p,), (d,)):
+        n = p.shape[-1]
+        # a derivative array nobody else holds can take the result when n == 1
+        out = d[..., None] if n == 1 and scratch else np.empty_like(p)
+        kernels.chain1(p.reshape(-1, n), d.reshape(-1), guard, out.reshape(-1, n))
+        return out
     out = p * _expand(d)
-    finite = np.isfinite(primal(d))
-    if not np.all(finite):
+    if not guard:
+        return out
+    # one cheap reduction: a sum is finite only if every term is (overflow just takes the
+    # exact path below, which is also correct)
+    if not np.isfinite(np.sum(primal(d))):
         out = np.where(p == 0, 0.0, out)
     return out
 
 
-def accumulate(*terms):
-    """Sum of the non-None partials contributions (None when all are None)."""
+def chain_sum(p, dx, q, dy, guard=True):
+    """``chain(p, dx) + chain(q, dy)``: both arguments of a binary rule, fused when possible."""
+    if p is not None and q is not None and kernels.fusable((p, q), (dx, dy)):
+        out = np.empty_like(p)
+        n = p.shape[-1]
+        kernels.chain2(p.reshape(-1, n), dx.reshape(-1), q.reshape(-1, n), dy.reshape(-1),
+                       guard, out.reshape(-1, n))
+        return out
+    return accumulate(chain(p, dx, guard), chain(q, dy, guard), fresh=True)
+
+
+def accumulate(*terms, fresh=False):
+    """Sum of the non-None partials contributions (None when all are None).
+
+    ``fresh`` says the terms are new arrays owned by the caller, so the sum may be taken in
+    place (one allocation less per binary rule).
+    """
     total = None
     for t in terms:
-        if t is not None:
-            total = t if total is None else total + t
+        if t is None:
+            continue
+        if total is None:
+            total = t
+        elif fresh and isinstance(total, np.ndarray) and isinstance(t, np.ndarray) \
+                and total.shape == np.broadcast_shapes(
+                total.shape, t.shape) and total.dtype == np.result_type(total, t):
+            total += t
+        else:
+            total = total + t
     return total
 
 
@@ -96,6 +131,11 @@ def result(value, partials, tag):
     value = np.asarray(value) if not isinstance(value, (np.ndarray, DualNumber)) else value
     if partials is None:
         return value
+    if (isinstance(partials, np.ndarray) and isinstance(value, np.ndarray)
+            and partials.dtype != value.dtype and value.dtype.kind == "f"):
+        # a derivative formula computed in float64 (np.where(c, 1.0, -1.0), a 0-d constant):
+        # the partials take the dtype numpy chose for the value (float32 stays float32)
+        partials = partials.astype(value.dtype)
     return make(value, fit(partials, np.shape(value)), tag)
 
 

@@ -13,6 +13,9 @@ Kinds, interpreted by ``apply_rule`` in ``_ufunc.py``:
 - ``linear``: constant coefficients per argument (no derivative function is evaluated).
 - ``zero``: piecewise constant, derivative 0 everywhere it exists.
 
+``bounded=True`` marks derivatives that are finite wherever the arguments are finite (sin,
+tanh, maximum, ...): the chain rule then skips its 0 * inf guard.
+
 ``domain`` gives, per argument, an interval on which the function is smooth; tests draw
 points from it. ``math`` names the mirror in Python's ``math`` module, if any.
 """
@@ -33,6 +36,7 @@ class Rule(NamedTuple):
     derivs: Tuple[Optional[Callable], ...]
     domain: Tuple[Tuple[float, float], ...]
     math: Optional[str] = None
+    bounded: bool = False  # derivative finite wherever the arguments are: no 0*inf guard
 
 
 RULES = {}
@@ -42,12 +46,12 @@ _POS = (0.1, 4.0)
 _UNIT = (-0.9, 0.9)
 
 
-def _unary(f, d, domain=_SYM, math=None):
-    RULES[f] = Rule("unary", (d,), (domain,), math)
+def _unary(f, d, domain=_SYM, math=None, bounded=False):
+    RULES[f] = Rule("unary", (d,), (domain,), math, bounded)
 
 
-def _binary(f, dx, dy, domain=(_SYM, _SYM), math=None):
-    RULES[f] = Rule("binary", (dx, dy), domain, math)
+def _binary(f, dx, dy, domain=(_SYM, _SYM), math=None, bounded=False):
+    RULES[f] = Rule("binary", (dx, dy), domain, math, bounded)
 
 
 def _linear(f, *coefs, domain=None, math=None):
@@ -88,28 +92,28 @@ _unary(np.log, lambda x, a: 1.0 / x, domain=_POS)
 _unary(np.log2, lambda x, a: 1.0 / (x * LN2), domain=_POS, math="log2")
 _unary(np.log10, lambda x, a: 1.0 / (x * LN10), domain=_POS, math="log10")
 _unary(np.log1p, lambda x, a: 1.0 / (1.0 + x), domain=(-0.9, 3.0), math="log1p")
-_binary(np.logaddexp, lambda x, y, a: np.exp(x - a), lambda x, y, a: np.exp(y - a))
-_binary(np.logaddexp2, lambda x, y, a: np.exp2(x - a), lambda x, y, a: np.exp2(y - a))
+_binary(np.logaddexp, lambda x, y, a: np.exp(x - a), lambda x, y, a: np.exp(y - a), bounded=True)
+_binary(np.logaddexp2, lambda x, y, a: np.exp2(x - a), lambda x, y, a: np.exp2(y - a), bounded=True)
 
 # --- trigonometric and hyperbolic --------------------------------------------------------
-_unary(np.sin, lambda x, a: np.cos(x), math="sin")
-_unary(np.cos, lambda x, a: -np.sin(x), math="cos")
+_unary(np.sin, lambda x, a: np.cos(x), math="sin", bounded=True)
+_unary(np.cos, lambda x, a: -np.sin(x), math="cos", bounded=True)
 _unary(np.tan, lambda x, a: 1.0 + a * a, domain=(-1.2, 1.2), math="tan")
 _unary(np.arcsin, lambda x, a: 1.0 / np.sqrt(1.0 - x * x), domain=_UNIT, math="asin")
 _unary(np.arccos, lambda x, a: -1.0 / np.sqrt(1.0 - x * x), domain=_UNIT, math="acos")
-_unary(np.arctan, lambda x, a: 1.0 / (1.0 + x * x), math="atan")
+_unary(np.arctan, lambda x, a: 1.0 / (1.0 + x * x), math="atan", bounded=True)
 _binary(np.arctan2, lambda y, x, a: x / (x * x + y * y), lambda y, x, a: -y / (x * x + y * y),
         domain=(_SYM, _POS), math="atan2")
 _unary(np.sinh, lambda x, a: np.cosh(x), math="sinh")
 _unary(np.cosh, lambda x, a: np.sinh(x), math="cosh")
-_unary(np.tanh, lambda x, a: 1.0 - a * a, math="tanh")
+_unary(np.tanh, lambda x, a: 1.0 - a * a, math="tanh", bounded=True)
 _unary(np.arcsinh, lambda x, a: 1.0 / np.sqrt(x * x + 1.0), math="asinh")
 _unary(np.arccosh, lambda x, a: 1.0 / np.sqrt(x * x - 1.0), domain=(1.1, 4.0), math="acosh")
 _unary(np.arctanh, lambda x, a: 1.0 / (1.0 - x * x), domain=_UNIT, math="atanh")
 
 # --- special functions (numba ufuncs, see _special.py) -----------------------------------
-_unary(sp.erf, lambda x, a: TWO_OVER_SQRT_PI * np.exp(-(x * x)), math="erf")
-_unary(sp.erfc, lambda x, a: -TWO_OVER_SQRT_PI * np.exp(-(x * x)), math="erfc")
+_unary(sp.erf, lambda x, a: TWO_OVER_SQRT_PI * np.exp(-(x * x)), math="erf", bounded=True)
+_unary(sp.erfc, lambda x, a: -TWO_OVER_SQRT_PI * np.exp(-(x * x)), math="erfc", bounded=True)
 _unary(sp.gamma, lambda x, a: a * sp.digamma(x), domain=(0.2, 4.0), math="gamma")
 _unary(sp.lgamma, lambda x, a: sp.digamma(x), domain=(0.2, 4.0), math="lgamma")
 _unary(sp.digamma, lambda x, a: sp.polygamma(1.0, x), domain=(0.2, 4.0))
@@ -117,12 +121,12 @@ _binary(sp.polygamma, None, lambda n, x, a: sp.polygamma(n + 1.0, x),
         domain=((1.0, 3.0), (0.2, 4.0)))
 
 # --- piecewise smooth: the conventions at kinks are in the README's table ----------------
-_unary(np.absolute, lambda x, a: np.sign(x))  # |x|'(0) = 0
-_unary(np.fabs, lambda x, a: np.sign(x), math="fabs")
-_binary(np.maximum, lambda x, y, a: x >= y, lambda x, y, a: x < y)  # ties: first argument
-_binary(np.minimum, lambda x, y, a: x <= y, lambda x, y, a: x > y)
-_binary(np.fmax, lambda x, y, a: (x >= y) | np.isnan(y), lambda x, y, a: (x < y) | np.isnan(x))
-_binary(np.fmin, lambda x, y, a: (x <= y) | np.isnan(y), lambda x, y, a: (x > y) | np.isnan(x))
+_unary(np.absolute, lambda x, a: np.sign(x), bounded=True)  # |x|'(0) = 0
+_unary(np.fabs, lambda x, a: np.sign(x), math="fabs", bounded=True)
+_binary(np.maximum, lambda x, y, a: x >= y, lambda x, y, a: x < y, bounded=True)  # ties: first argument
+_binary(np.minimum, lambda x, y, a: x <= y, lambda x, y, a: x > y, bounded=True)
+_binary(np.fmax, lambda x, y, a: (x >= y) | np.isnan(y), lambda x, y, a: (x < y) | np.isnan(x), bounded=True)
+_binary(np.fmin, lambda x, y, a: (x <= y) | np.isnan(y), lambda x, y, a: (x > y) | np.isnan(x), bounded=True)
 def _safe_div(u, v):
     # u / v with 0 where v == 0: hypot(0, 0) takes the same convention as norm at 0
     return np.where(v == 0, 0.0, u / np.where(v == 0, 1.0, v))

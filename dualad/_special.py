@@ -9,8 +9,10 @@ import math
 import numba
 import numpy as np
 
-_SIGS = ["float64(float64)", "float32(float32)"]
-_SIGS2 = ["float64(float64, float64)", "float32(float32, float32)"]
+# float32 first: a DUFunc takes the first signature its inputs cast to safely, and float32
+# casts safely to float64 (float32 in must stay float32 out)
+_SIGS = ["float32(float32)", "float64(float64)"]
+_SIGS2 = ["float32(float32, float32)", "float64(float64, float64)"]
 
 # Bernoulli numbers B_2 .. B_16 for the asymptotic series.
 _B2K = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510)

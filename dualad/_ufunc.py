@@ -6,10 +6,11 @@ Every ufunc numpy can hand us is in exactly one category: a rule in ``RULES``; `
 string ufuncs). Anything else raises a TypeError naming it.
 """
 import numbers
+import sys
 
 import numpy as np
 
-from ._partials import (accumulate, chain, n_directions, primal, result, split, top_tag,
+from ._partials import (accumulate, chain, chain_sum, n_directions, primal, result, split, top_tag,
                         zeros_partials)
 from ._rules import RULES
 from .dual import DualNumber, make
@@ -24,6 +25,9 @@ _INTEGER_ONLY = ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_count", "i
                  "left_shift", "right_shift", "gcd", "lcm", "isnat")
 UNSUPPORTED = {getattr(np, name): "is defined for integers or datetimes only"
                for name in _INTEGER_ONLY if hasattr(np, name)}
+_UMATH = np._core.umath if hasattr(np, "_core") else np.core.umath
+if hasattr(_UMATH, "_ones_like"):  # a private numeric ufunc numpy lists as overridable
+    UNSUPPORTED[_UMATH._ones_like] = "is an internal numpy helper; use np.ones_like"
 
 CUSTOM = {}  # filled by the modules that implement them (_functions, _bilinear)
 
@@ -38,11 +42,9 @@ def custom_ufunc(*ufuncs):
 
 
 def _is_string_ufunc(ufunc):
-    # numpy's string ufuncs live in numpy._core.umath with private names (_center, str_len...)
-    return ufunc.__name__.startswith("_") or ufunc.__name__ in (
-        "count", "endswith", "find", "index", "isalnum", "isalpha", "isdecimal", "isdigit",
-        "islower", "isnumeric", "isspace", "istitle", "isupper", "rfind", "rindex",
-        "startswith", "str_len")
+    # numpy's string ufuncs (str_len, _center, ...) have only new-style string loops: no
+    # legacy type signatures at all, unlike every numeric ufunc (also the private _ones_like)
+    return not ufunc.types
 
 
 def _operand(a):
@@ -75,16 +77,25 @@ def apply_rule(ufunc, rule, inputs):
     if kind == "zero":
         ans = np.asarray(ans) if not isinstance(ans, (np.ndarray, DualNumber)) else ans
         return make(ans, zeros_partials(ans, n), tag)
+    guard = not rule.bounded
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        terms = []
+        if len(partials) == 2 and partials[0] is partials[1] and None not in rule.derivs:
+            # f(x, x): one chain rule with the summed derivative (x * x costs one product)
+            dx, dy = rule.derivs
+            d = np.add(dx(*values, ans), dy(*values, ans))
+            return result(ans, chain(partials[0], d, guard, scratch=True), tag)
+        derivs = []
         for d, p in zip(rule.derivs, partials):
-            if p is None:
-                continue
-            if d is None:
+            if p is not None and d is None:
                 raise TypeError(f"dualad: numpy.{ufunc.__name__} cannot be differentiated "
                                 "with respect to this argument; pass a constant")
-            terms.append(chain(p, d(*values, ans)))
-    return result(ans, accumulate(*terms), tag)
+            derivs.append(None if p is None else d(*values, ans))
+    if len(partials) == 2:
+        return result(ans, chain_sum(partials[0], derivs[0], partials[1], derivs[1], guard),
+                      tag)
+    d = derivs.pop()
+    # refcount 2 (d and the call's argument): a fresh temporary, not an input or the output
+    return result(ans, chain(partials[0], d, guard, scratch=sys.getrefcount(d) == 2), tag)
 
 
 def _scaled(p, c):

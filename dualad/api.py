@@ -83,7 +83,8 @@ def jvp_many(f, x, directions):
 
 
 def _plain(a):
-    return a[()] if isinstance(a, np.ndarray) and a.ndim == 0 else a
+    # 0-d results come back as Python floats, arrays as ndarrays, duals (nested calls) as is
+    return a.item() if isinstance(a, np.ndarray) and a.ndim == 0 else a
 
 
 def derivative(f, x, order=1):
@@ -132,7 +133,7 @@ def jacobian(f, x, chunk_size=None):
     The input directions travel ``chunk_size`` at a time (from a memory budget when None);
     the result does not depend on the chunk size.
 
-    >>> jacobian(lambda x: np.array([x[0] * x[1], x[1]]), [2.0, 3.0]).tolist()
+    >>> jacobian(lambda x: np.stack([x[0] * x[1], x[1]]), [2.0, 3.0]).tolist()
     [[3.0, 2.0], [0.0, 1.0]]
     """
     x = _as_input(x)
@@ -167,3 +168,109 @@ def gradient(f, x):
         raise ValueError(f"dualad: gradient needs a scalar-valued function; f returned shape "
                          f"{out_shape} (use jacobian)")
     return _plain(jac)
+
+
+# --- second order ------------------------------------------------------------------------
+def _hyperdual_hessian(f, x, chunk_size):
+    from .hyperdual import HyperDual, _pairs
+    shape, size = np.shape(x), x.size
+    eye = np.eye(size, dtype=x.dtype)
+    blocks = [np.arange(s, min(size, s + chunk_size)) for s in range(0, size, chunk_size)]
+    value = grad = hess = None
+    for a, rows in enumerate(blocks):
+        for cols in blocks[a:]:
+            # one pass per pair of blocks: the directions of both, Hessian of their union
+            dirs = rows if cols is rows else np.concatenate([rows, cols])
+            k = len(dirs)
+            y = f(HyperDual(x, eye[:, dirs].reshape(shape + (k,))))
+            y = _hyper_output(y, k)
+            if hess is None:
+                value, grad = y.value, np.zeros(y.shape + (size,), dtype=y.dtype)
+                hess = np.zeros(y.shape + (size, size), dtype=y.dtype)
+            grad[..., dirs] = y.grad
+            i, j = _pairs(k)
+            hess[..., dirs[i], dirs[j]] = y.hess
+            hess[..., dirs[j], dirs[i]] = y.hess
+    return value, grad, hess
+
+
+def _hyper_output(y, k):
+    from .hyperdual import HyperDual
+    if isinstance(y, HyperDual):
+        return y
+    y = _as_output(y)
+    if isinstance(y, DualNumber):
+        raise TypeError("dualad: the function mixed HyperDual with DualNumber; use "
+                        "hessian(..., method='nested')")
+    return HyperDual(y, np.zeros(np.shape(y) + (k,), dtype=y.dtype))
+
+
+def value_grad_hessian(f, x, chunk_size=None, method="hyperdual"):
+    """``(f(x), gradient, Hessian)`` of a scalar ``f`` in one forward pass (Newton steps).
+
+    ``method='hyperdual'`` (default) propagates the packed Hessian directly; ``'nested'``
+    uses duals of duals. ``chunk_size`` bounds the directions per pass.
+
+    >>> v, g, H = value_grad_hessian(lambda z: z[0] ** 2 * z[1] + z[1] + 2, [3.0, 4.0])
+    >>> v, g.tolist(), H.tolist()
+    (42.0, [24.0, 10.0], [[8.0, 6.0], [6.0, 0.0]])
+    """
+    x = _as_input(x)
+    if method == "nested" or isinstance(x, DualNumber):
+        value, grad = None, None
+
+        def grad_f(y):
+            nonlocal value, grad
+            v, g = value_and_grad(f, y)
+            value, grad = v, g
+            return g
+        hess = jacobian(grad_f, x, chunk_size)
+        value, grad = value_and_grad(f, x)
+    elif method == "hyperdual":
+        size = x.size
+        if chunk_size is None:
+            # a pass over c directions holds about size * c * c / 2 Hessian entries
+            per_pair = x.dtype.itemsize * max(size, 1) * 8
+            chunk_size = int(max(1, min(size, np.sqrt(2 * CHUNK_BUDGET_BYTES / per_pair))))
+        value, grad, hess = _hyperdual_hessian(f, x, chunk_size)
+    else:
+        raise ValueError(f"dualad: method must be 'hyperdual' or 'nested', got {method!r}")
+    if np.ndim(value) != 0:
+        raise ValueError(f"dualad: hessian needs a scalar-valued function; f returned shape "
+                         f"{np.shape(value)}")
+    shape = np.shape(x)
+    return _plain(value), np.reshape(grad, shape), np.reshape(hess, shape + shape)
+
+
+def hessian(f, x, chunk_size=None, method="hyperdual"):
+    """Hessian of the scalar ``f`` at ``x``, shape ``x.shape + x.shape``.
+
+    >>> hessian(lambda z: z[0] ** 2 * z[1] + z[1] + 2, [3.0, 4.0]).tolist()
+    [[8.0, 6.0], [6.0, 0.0]]
+    """
+    return value_grad_hessian(f, x, chunk_size, method)[2]
+
+
+def value_and_grad(f, x):
+    """``(f(x), gradient)`` in one pass, as ``jax.value_and_grad``.
+
+    >>> value_and_grad(lambda z: np.sum(z ** 2), [1.0, 2.0])[1].tolist()
+    [2.0, 4.0]
+    """
+    x = _as_input(x)
+    size = int(np.prod(np.shape(x), dtype=np.int64))
+    dtype = np.result_type(primal(x), np.float32)
+    value, partials = jvp_many(f, x, np.eye(size, dtype=dtype).reshape(np.shape(x) + (size,)))
+    if np.ndim(value) != 0:
+        raise ValueError(f"dualad: value_and_grad needs a scalar-valued function; f returned "
+                         f"shape {np.shape(value)} (use jacobian)")
+    return _plain(value), np.reshape(partials, np.shape(x))
+
+
+def hvp(f, x, v):
+    """Hessian-vector product ``H v`` of the scalar ``f`` at ``x``, without forming ``H``.
+
+    >>> hvp(lambda z: z[0] ** 2 * z[1], [3.0, 4.0], [1.0, 0.0]).tolist()
+    [8.0, 6.0]
+    """
+    return jvp(lambda y: gradient(f, y), x, v)[1]

@@ -218,7 +218,8 @@ class DualNumber(NDArrayOperatorsMixin):
         raise TypeError(_DROP_MSG.format(what="an index"))
 
     def __array__(self, dtype=None, copy=None):
-        raise TypeError(_DROP_MSG.format(what="a plain numpy array"))
+        raise TypeError(_DROP_MSG.format(what="a plain numpy array") + " To build an array "
+                        "of duals use np.stack([...]) or np.concatenate, not np.array.")
 
     def __bool__(self):
         return bool(_primal(self))
