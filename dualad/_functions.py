@@ -140,7 +140,7 @@ def gather(func, data, index_kwargs=None):
             if tag_of(x) == tag:
                 idx = np.arange(offset[0], offset[0] + x.size).reshape(x.shape)
                 offset[0] += x.size
-                pieces.append(x.partials.reshape(-1, n))
+                pieces.append(x.partials.reshape(x.size, n))
                 return idx
             return np.zeros(np.shape(x), dtype=np.intp)
 
@@ -297,7 +297,12 @@ def _pad(array, pad_width, mode="constant", **kwargs):
     v, p = split(array, tag)
     value = np.pad(v, pad_width, mode, **kwargs)
     nd = np.ndim(v)
-    width = np.broadcast_to(np.asarray(pad_width, dtype=np.intp), (nd, 2))
+    if isinstance(pad_width, dict):  # {axis: width}, numpy >= 2.3
+        width = np.zeros((nd, 2), dtype=np.intp)
+        for ax, w in pad_width.items():
+            width[normalize_axis_tuple(ax, nd)[0]] = np.broadcast_to(w, (2,))
+    else:
+        width = np.broadcast_to(np.asarray(pad_width, dtype=np.intp), (nd, 2))
     pkw = {k: (0.0 if k in ("constant_values", "end_values") else val)
            for k, val in kwargs.items()}
     if pkw.get("stat_length") is not None:

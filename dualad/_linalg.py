@@ -282,7 +282,8 @@ def _eigh(a, UPLO, vectors, name):
     if not vectors:
         return result(w, dw, tag), None
     factor, degenerate = _degenerate_factor(w, primal(w))
-    dv = _lmul(v, _scale_degenerate(c, factor, degenerate))
+    with np.errstate(invalid="ignore"):  # inf/nan at repeated eigenvalues, on purpose
+        dv = _lmul(v, _scale_degenerate(c, factor, degenerate))
     return result(w, dw, tag), result(v, dv, tag)
 
 
@@ -328,9 +329,9 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     factor, degenerate = _degenerate_factor(s * s, primal(s) ** 2)
     si, sj = s[..., :, None, None], s[..., None, :, None]
     ct = _pT(c)
-    du = _lmul(u, _scale_degenerate(c * sj + ct * si, factor, degenerate))
-    dv = _lmul(v, _scale_degenerate(c * si + ct * sj, factor, degenerate))
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # inf/nan at repeated values
+        du = _lmul(u, _scale_degenerate(c * sj + ct * si, factor, degenerate))
+        dv = _lmul(v, _scale_degenerate(c * si + ct * sj, factor, degenerate))
         if m > n:  # the part of dU outside the column space of U
             du = du + (_rmul(da, v) - _lmul(u, c)) / sj
         elif n > m:
@@ -393,21 +394,18 @@ def qr(a, mode="reduced"):
 # =========================================================================================
 # pseudo-inverse and least squares (full rank; rank-preserving perturbations in general)
 # =========================================================================================
-def _eye_like(k, x):
-    return np.eye(k, dtype=_dtype(x))
-
-
 @implements("custom", "linalg.pinv")
 def pinv(a, rcond=None, hermitian=False, *, rtol=_NoValue):
     """``dA+ = -A+ dA A+ + A+ A+^T dA^T (I - A A+) + (I - A+ A) dA^T A+^T A+``."""
+    _check_matrix(a, "pinv")
+    if hermitian:  # numpy reads only the lower triangle then: symmetrize from it
+        _check_square(a, "pinv")
+        a = np.tril(a) + _mT(np.tril(a, -1))
     tag, (av,), (da,) = _split(a)
-    _check_matrix(av, "pinv")
     kw = {} if rtol is _NoValue else {"rtol": rtol}
     value = np.linalg.pinv(av, rcond, hermitian, **kw)
     if da is None:
         return value
-    if hermitian:  # numpy reads the lower triangle then
-        da = _sym_lower(da)
     m, n = np.shape(av)[-2:]
     pt, dat = _mT(value), _pT(da)
     left = np.eye(m, dtype=_dtype(av)) - np.matmul(av, value)
@@ -560,7 +558,10 @@ def cond(x, p=None):
     _check_matrix(x, "cond")
     if p is None or p in (2, -2):
         s = svdvals(x)
-        return s[..., -1] / s[..., 0] if p == -2 else s[..., 0] / s[..., -1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = s[..., -1] / s[..., 0] if p == -2 else s[..., 0] / s[..., -1]
+        # like numpy: a singular (finite) matrix has condition number inf
+        return np.where(np.isnan(primal(out)), np.inf, out)
     _check_square(x, "cond")
     return norm(x, p, axis=(-2, -1)) * norm(inv(x), p, axis=(-2, -1))
 

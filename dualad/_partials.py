@@ -61,14 +61,26 @@ def chain(p, d, guard=True, scratch=False):
         out = d[..., None] if n == 1 and scratch else np.empty_like(p)
         kernels.chain1(p.reshape(-1, n), d.reshape(-1), guard, out.reshape(-1, n))
         return out
-    out = p * _expand(d)
     if not guard:
-        return out
+        return p * _expand(d)
+    with np.errstate(invalid="ignore"):  # 0 * inf: repaired just below, not an error
+        out = p * _expand(d)
     # one cheap reduction: a sum is finite only if every term is (overflow just takes the
     # exact path below, which is also correct)
     if not np.isfinite(np.sum(primal(d))):
         out = np.where(p == 0, 0.0, out)
     return out
+
+
+def chain_same(p, dx, dy, guard=True):
+    """``chain(p, dx + dy)``: a binary rule applied to one dual twice (x * x)."""
+    if kernels.fusable((p,), (dx, dy)):
+        out = np.empty_like(p)
+        n = p.shape[-1]
+        kernels.chain_same(p.reshape(-1, n), dx.reshape(-1), dy.reshape(-1), guard,
+                           out.reshape(-1, n))
+        return out
+    return chain(p, np.add(dx, dy), guard)
 
 
 def chain_sum(p, dx, q, dy, guard=True):

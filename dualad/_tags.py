@@ -5,6 +5,7 @@ smaller tags in its value and partials, never larger ones: when duals of differe
 the younger (larger) tag becomes the outer layer and the older ones are constants for it. This
 is how ``derivative(lambda x: x * derivative(lambda y: x + y, 1.0), 1.0)`` stays correct.
 """
+import contextlib
 import itertools
 
 _counter = itertools.count(1)
@@ -13,3 +14,24 @@ _counter = itertools.count(1)
 def new_tag():
     """A tag no existing dual carries."""
     return next(_counter)
+
+
+# Tags of the helper calls now running. A dual of any other (non-zero) tag belongs to a call
+# that has returned: kept in a closure or an object across calls, or leaked out of a nested
+# call, it is a constant from then on. (Tags drawn for one operation inside HyperDual and
+# Taylor never outlive that operation.)
+_running = set()
+
+
+@contextlib.contextmanager
+def running(tag):
+    """Marks ``tag`` live while the helper call that owns it runs."""
+    _running.add(tag)
+    try:
+        yield tag
+    finally:
+        _running.discard(tag)
+
+
+def finished(tag):
+    return tag != 0 and tag not in _running

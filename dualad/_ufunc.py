@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 
-from ._partials import (accumulate, chain, chain_sum, n_directions, primal, result, split, top_tag,
+from ._partials import (accumulate, chain, chain_same, chain_sum, n_directions, primal, result, split, top_tag,
                         zeros_partials)
 from ._rules import RULES
 from .dual import DualNumber, make
@@ -82,8 +82,8 @@ def apply_rule(ufunc, rule, inputs):
         if len(partials) == 2 and partials[0] is partials[1] and None not in rule.derivs:
             # f(x, x): one chain rule with the summed derivative (x * x costs one product)
             dx, dy = rule.derivs
-            d = np.add(dx(*values, ans), dy(*values, ans))
-            return result(ans, chain(partials[0], d, guard, scratch=True), tag)
+            return result(ans, chain_same(partials[0], dx(*values, ans), dy(*values, ans),
+                                          guard), tag)
         derivs = []
         for d, p in zip(rule.derivs, partials):
             if p is not None and d is None:

@@ -10,7 +10,7 @@ import numbers
 import numpy as np
 
 from ._partials import primal
-from ._tags import new_tag
+from ._tags import finished, new_tag, running
 from .dual import DualNumber, make
 
 #: memory budget (bytes) for the partials of one chunk, times a factor for temporaries
@@ -25,6 +25,9 @@ def _as_input(x, name="x"):
     try:
         arr = np.asarray(x)
     except TypeError as err:
+        from .taylor import TaylorUnsupported
+        if isinstance(err, TaylorUnsupported):
+            raise  # x is a Taylor or HyperDual of an enclosing helper: it redoes the work
         raise TypeError(f"dualad: {name} must be a number or an array, got "
                         f"{type(x).__name__}") from err
     if arr.dtype.kind in "biu":
@@ -56,10 +59,9 @@ def _extract(y, tag, n):
         return y, np.zeros(np.shape(y) + (n,), dtype=np.result_type(primal(y), np.float32))
     if y._tag == tag:
         return y.value, y.partials
-    # a younger perturbation leaked out of f (stored state, closures): look through it
-    a, b = _extract(y.value, tag, n)
-    c, d = _extract(y.partials, tag, n)
-    return make(a, c, y._tag), make(b, np.swapaxes(d, -1, -2), y._tag)
+    # A younger tag here leaked out of a helper call that has returned (stored state,
+    # closures): its perturbation is dead, and the dual stands for its value.
+    return _extract(y.value, tag, n)
 
 
 def jvp_many(f, x, directions):
@@ -77,9 +79,21 @@ def jvp_many(f, x, directions):
     if directions.shape[:-1] != np.shape(x) or directions.ndim != np.ndim(x) + 1:
         raise ValueError(f"dualad: directions of shape {directions.shape} do not fit x of "
                          f"shape {np.shape(x)}; expected {np.shape(x)} + (n,)")
-    tag = new_tag()
-    y = _as_output(f(make(x, directions, tag)))
+    with running(new_tag()) as tag:
+        y = _drop_finished(_as_output(f(make(x, directions, tag))), tag)
     return _extract(y, tag, directions.shape[-1])
+
+
+def _drop_finished(y, tag):
+    """``y`` without the layers of finished helper calls: their duals are constants now."""
+    if not isinstance(y, DualNumber):
+        return y
+    if y._tag > tag or finished(y._tag):
+        return _drop_finished(y.value, tag)
+    value, partials = _drop_finished(y.value, tag), _drop_finished(y.partials, tag)
+    if value is y.value and partials is y.partials:
+        return y
+    return make(value, partials, y._tag)
 
 
 def _plain(a):
@@ -103,10 +117,39 @@ def derivative(f, x, order=1):
                          "use jacobian or jvp for arrays")
     if order == 0:
         return _plain(_as_output(f(x)))
+    if order > 2 and not isinstance(x, DualNumber):
+        taylor = _taylor_derivative(f, x, order)
+        if taylor is not None:
+            return taylor
     if order > 1:
         return derivative(lambda t: derivative(f, t, order - 1), x)
     _, partials = jvp_many(f, x, np.ones((1,)))
     return _plain(partials[..., 0])
+
+
+# Taylor and HyperDual carry no tags: while a pass of one kind runs, a helper called inside f
+# uses nested duals, and the enclosing pass, meeting them, redoes its work with nested duals.
+_RUNNING = {"taylor": 0, "hyperdual": 0}
+
+
+def _taylor_derivative(f, x, order):
+    """The order-th derivative by Taylor mode, or None where f needs what it lacks."""
+    from .taylor import Taylor, TaylorUnsupported
+    if _RUNNING["taylor"]:
+        return None  # a Taylor number of the enclosing call would be taken for ours
+    _RUNNING["taylor"] += 1
+    try:
+        y = f(Taylor.variable(x, order))
+    except TaylorUnsupported:
+        return None  # nested duals cover everything the core supports
+    finally:
+        _RUNNING["taylor"] -= 1
+    if isinstance(y, Taylor):
+        return _plain(y.derivatives()[..., order])
+    y = _as_output(y)
+    if isinstance(y, DualNumber):
+        return None
+    return _plain(np.zeros(np.shape(y), dtype=y.dtype))
 
 
 def jvp(f, x, v):
@@ -200,8 +243,9 @@ def _hyper_output(y, k):
         return y
     y = _as_output(y)
     if isinstance(y, DualNumber):
-        raise TypeError("dualad: the function mixed HyperDual with DualNumber; use "
-                        "hessian(..., method='nested')")
+        from .taylor import PerturbationMix
+        raise PerturbationMix("dualad: the function mixed HyperDual with DualNumber; use "
+                              "hessian(..., method='nested')")
     return HyperDual(y, np.zeros(np.shape(y) + (k,), dtype=y.dtype))
 
 
@@ -215,7 +259,19 @@ def value_grad_hessian(f, x, chunk_size=None, method="hyperdual"):
     >>> v, g.tolist(), H.tolist()
     (42.0, [24.0, 10.0], [[8.0, 6.0], [6.0, 0.0]])
     """
+    from .taylor import PerturbationMix
     x = _as_input(x)
+    if method == "hyperdual" and not isinstance(x, DualNumber) and not _RUNNING["hyperdual"]:
+        _RUNNING["hyperdual"] += 1
+        try:
+            return value_grad_hessian(f, x, chunk_size, "_hyperdual")
+        except PerturbationMix:
+            pass  # f differentiates inside, or runs inside a derivative: nested duals
+        finally:
+            _RUNNING["hyperdual"] -= 1
+        method = "nested"
+    elif method == "hyperdual":
+        method = "nested"  # inside another hyperdual pass, whose HyperDuals have no tag
     if method == "nested" or isinstance(x, DualNumber):
         value, grad = None, None
 
@@ -226,7 +282,7 @@ def value_grad_hessian(f, x, chunk_size=None, method="hyperdual"):
             return g
         hess = jacobian(grad_f, x, chunk_size)
         value, grad = value_and_grad(f, x)
-    elif method == "hyperdual":
+    elif method == "_hyperdual":
         size = x.size
         if chunk_size is None:
             # a pass over c directions holds about size * c * c / 2 Hessian entries

@@ -55,7 +55,8 @@ class DualNumber(NDArrayOperatorsMixin):
             raise TypeError("dualad: DualNumber(value, partials) takes plain numbers or arrays; "
                             "nested duals are built by the helpers (derivative(f, x, order=2), "
                             "hessian)")
-        value = _as_float_array(value, "value")
+        # own memory, like the partials: x[i] = ... must not write into the caller's array
+        value = np.array(_as_float_array(value, "value"))
         shape = value.shape
         if partials is None:
             partials = np.zeros(shape + (1,), dtype=value.dtype)

@@ -23,6 +23,7 @@ from ._partials import chain, primal
 from ._rules import RULES
 from ._tags import new_tag
 from .dual import DualNumber, _partials_index, _plain_index, make
+from .taylor import PerturbationMix, Taylor
 
 
 def _pairs(n):
@@ -119,8 +120,9 @@ class HyperDual(NDArrayOperatorsMixin):
     __int__ = __complex__ = __index__ = __float__
 
     def __array__(self, dtype=None, copy=None):
-        raise TypeError("dualad: converting a HyperDual to a plain array would drop its "
-                        "derivatives; use .value")
+        # PerturbationMix: a helper nested in hessian() that gets a HyperDual as its x
+        raise PerturbationMix("dualad: converting a HyperDual to a plain array would drop its "
+                              "derivatives; use .value")
 
     def __bool__(self):
         return bool(self.value)
@@ -129,6 +131,7 @@ class HyperDual(NDArrayOperatorsMixin):
         return f"HyperDual(value={self.value!r}, grad={self.grad!r}, hess={self.hess!r})"
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        _check_no_dual(inputs)
         if method != "__call__" or kwargs:
             return _via_nested(getattr(ufunc, method), inputs, kwargs)
         rule = RULES.get(ufunc)
@@ -141,6 +144,9 @@ class HyperDual(NDArrayOperatorsMixin):
         return _via_nested(ufunc, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
+        if any(issubclass(t, (DualNumber, Taylor)) for t in types):
+            raise PerturbationMix(f"dualad: numpy.{func.__name__} of a HyperDual and a "
+                                  "DualNumber or Taylor; use nested duals")
         if not all(issubclass(t, (HyperDual, DualNumber, np.ndarray)) for t in types):
             return NotImplemented
         category = _functions.CATEGORY.get(func)
@@ -158,9 +164,10 @@ def _primal(a):
 
 
 def _check_no_dual(inputs):
-    if any(isinstance(a, DualNumber) for a in inputs):
-        raise TypeError("dualad: HyperDual and DualNumber cannot be mixed in one operation; "
-                        "use nested duals (derivative(..., order=2)) for that")
+    # hessian() and derivative() catch PerturbationMix and redo the work with nested duals
+    if any(isinstance(a, (DualNumber, Taylor)) for a in inputs):
+        raise PerturbationMix("dualad: HyperDual cannot be mixed with DualNumber or Taylor in "
+                              "one operation; use nested duals (derivative(..., order=2))")
 
 
 def _parts(a):

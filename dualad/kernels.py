@@ -23,7 +23,13 @@ def _times(p, d, guard):
 
 
 @numba.njit(cache=True, nogil=True)
-def chain1(p, d, guard, out):
+def _chain1_flat(p, d, guard, out):
+    for i in range(p.shape[0]):
+        out[i] = _times(p[i], d[i], guard)
+
+
+@numba.njit(cache=True, nogil=True)
+def _chain1_wide(p, d, guard, out):
     m, n = p.shape
     for i in range(m):
         di = d[i]
@@ -32,13 +38,59 @@ def chain1(p, d, guard, out):
 
 
 @numba.njit(cache=True, nogil=True)
-def chain2(p, dx, q, dy, guard, out):
+def _chain2_flat(p, dx, q, dy, guard, out):
+    for i in range(p.shape[0]):
+        out[i] = _times(p[i], dx[i], guard) + _times(q[i], dy[i], guard)
+
+
+@numba.njit(cache=True, nogil=True)
+def _chain2_wide(p, dx, q, dy, guard, out):
     m, n = p.shape
     for i in range(m):
         a = dx[i]
         b = dy[i]
         for k in range(n):
             out[i, k] = _times(p[i, k], a, guard) + _times(q[i, k], b, guard)
+
+
+@numba.njit(cache=True, nogil=True)
+def _chain_same_flat(p, dx, dy, guard, out):
+    for i in range(p.shape[0]):
+        out[i] = _times(p[i], dx[i] + dy[i], guard)
+
+
+@numba.njit(cache=True, nogil=True)
+def _chain_same_wide(p, dx, dy, guard, out):
+    m, n = p.shape
+    for i in range(m):
+        d = dx[i] + dy[i]
+        for k in range(n):
+            out[i, k] = _times(p[i, k], d, guard)
+
+
+# one direction (every jvp) gets a flat loop that vectorizes; many get the nested loop
+def chain1(p, d, guard, out):
+    """out = p * d (guarded); p, out of shape (m, n), d of shape (m,)."""
+    if p.shape[1] == 1:
+        _chain1_flat(p[:, 0], d, guard, out[:, 0])
+    else:
+        _chain1_wide(p, d, guard, out)
+
+
+def chain2(p, dx, q, dy, guard, out):
+    """out = p * dx + q * dy (guarded)."""
+    if p.shape[1] == 1:
+        _chain2_flat(p[:, 0], dx, q[:, 0], dy, guard, out[:, 0])
+    else:
+        _chain2_wide(p, dx, q, dy, guard, out)
+
+
+def chain_same(p, dx, dy, guard, out):
+    """out = p * (dx + dy): f(x, x) with one partials array (x * x)."""
+    if p.shape[1] == 1:
+        _chain_same_flat(p[:, 0], dx, dy, guard, out[:, 0])
+    else:
+        _chain_same_wide(p, dx, dy, guard, out)
 
 
 def fusable(partials, derivs):

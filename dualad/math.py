@@ -63,7 +63,14 @@ def _dist(p, q):
 
 
 def _fsum(seq):
-    return _functools.reduce(_np.add, seq, 0.0)
+    seq = list(seq)
+    total = _functools.reduce(_np.add, seq, 0.0)
+    values = [_primal(a) for a in seq]
+    if (isinstance(total, _Dual) and not isinstance(total.value, _Dual)
+            and all(_np.ndim(v) == 0 for v in values)):
+        # the value exactly rounded, as math.fsum gives it; the derivative is the sum's
+        total.value = _np.asarray(_math.fsum(values), dtype=total.value.dtype)
+    return total
 
 
 def _prod(seq, *, start=1):
@@ -80,6 +87,9 @@ _export("remainder", _math.remainder, _remainder,
 _export("hypot", _math.hypot, _hypot, "math.hypot(*coordinates) for floats and duals.")
 _export("modf", _math.modf, _np.modf, "math.modf for floats and duals.")
 _export("frexp", _math.frexp, _np.frexp, "math.frexp for floats and duals (exponent plain).")
+if hasattr(_math, "fma"):  # Python 3.13
+    _export("fma", _math.fma, lambda x, y, z: x * y + z,
+            "math.fma(x, y, z) for floats; x * y + z for duals.")
 for _name in ("isfinite", "isinf", "isnan"):
     _export(_name, getattr(_math, _name),
             _functools.partial(lambda f, x: f(_primal(x)), getattr(_math, _name)),

@@ -1,0 +1,415 @@
+"""Taylor mode: truncated Taylor polynomials for derivatives of high order in O(k^2).
+
+``Taylor`` holds the true Taylor coefficients ``c[..., j] = f^(j)(x) / j!`` along one
+direction (not scaled by ``j!``, so high orders do not overflow). Products are Cauchy
+products; exp, log, powers, sin/cos, sinh/cosh and division use the standard recurrences;
+every other rule of the table is propagated generically from its derivative rule:
+``c' = f'(a) a'``, solved order by order, so adding a rule to the table needs nothing here.
+
+>>> t = Taylor.variable(0.0, order=4)          # x = 0 + 1 t
+>>> (np.exp(t).coeffs * [1, 1, 2, 6, 24]).tolist()   # derivatives of exp at 0
+[1.0, 1.0, 1.0, 1.0, 1.0]
+"""
+import math
+
+import numpy as np
+from numpy.lib.mixins import NDArrayOperatorsMixin
+
+from . import _functions, _ufunc
+from ._rules import RULES
+from ._tags import new_tag
+from .dual import DualNumber, _partials_index, _plain_index, make
+
+
+class TaylorUnsupported(TypeError):
+    """An operation Taylor mode does not cover (derivative() then uses nested duals)."""
+
+
+class PerturbationMix(TaylorUnsupported):
+    """Perturbations of two kinds (Taylor, HyperDual, DualNumber) met in one operation.
+
+    It happens when one helper differentiates a function that calls another (a Hessian
+    inside a derivative, a high-order derivative inside a Hessian). Taylor and HyperDual carry
+    no tags, so the helpers that made them catch this and redo the work with tagged nested
+    duals; raised as a TypeError to anyone else.
+    """
+
+
+def _foreign(values):
+    from .hyperdual import HyperDual  # hyperdual imports this module
+    return any(isinstance(a, (DualNumber, HyperDual)) for a in values)
+
+
+class Taylor(NDArrayOperatorsMixin):
+    """Truncated Taylor polynomial per element: ``coeffs`` of shape S + (order + 1,)."""
+
+    __slots__ = ("coeffs",)
+    __hash__ = None
+
+    def __init__(self, coeffs):
+        coeffs = np.asarray(coeffs)
+        if coeffs.dtype.kind != "f":
+            coeffs = coeffs.astype(np.float64)
+        if coeffs.ndim < 1:
+            raise ValueError("dualad: Taylor coefficients need a trailing axis of orders")
+        self.coeffs = coeffs
+
+    @classmethod
+    def variable(cls, x, order):
+        """The independent variable ``x + t`` truncated at ``order``."""
+        x = np.asarray(x, dtype=np.result_type(np.asarray(x).dtype, np.float64))
+        c = np.zeros(x.shape + (order + 1,), dtype=x.dtype)
+        c[..., 0] = x
+        if order >= 1:
+            c[..., 1] = 1.0
+        return cls(c)
+
+    order = property(lambda self: self.coeffs.shape[-1] - 1)
+    value = property(lambda self: self.coeffs[..., 0])
+    shape = property(lambda self: self.coeffs.shape[:-1])
+    ndim = property(lambda self: self.coeffs.ndim - 1)
+    size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
+    dtype = property(lambda self: self.coeffs.dtype)
+    T = property(lambda self: np.transpose(self))
+
+    def derivatives(self):
+        """``f^(j)(x)`` for j = 0..order (coefficients times j!)."""
+        fact = np.array([math.factorial(j) for j in range(self.order + 1)], dtype=float)
+        return self.coeffs * fact
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __getitem__(self, index):
+        index = _plain_index(index)
+        return Taylor(self.coeffs[_partials_index(index)])
+
+    def __setitem__(self, index, item):
+        index = _plain_index(index)
+        self.coeffs[_partials_index(index)] = _coeffs(item, self.order, self.dtype)
+
+    def reshape(self, *shape):
+        return np.reshape(self, shape[0] if len(shape) == 1 else shape)
+
+    def sum(self, axis=None, keepdims=False):
+        return np.sum(self, axis=axis, keepdims=keepdims)
+
+    def __float__(self):
+        raise TaylorUnsupported("dualad: converting a Taylor number to float would drop its "
+                                "derivatives")
+
+    __int__ = __complex__ = __index__ = __float__
+
+    def __array__(self, dtype=None, copy=None):
+        raise TaylorUnsupported("dualad: a Taylor number cannot become a plain array")
+
+    def __bool__(self):
+        return bool(self.value)
+
+    def __repr__(self):
+        return f"Taylor(coeffs={self.coeffs!r})"
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method != "__call__" or kwargs:
+            raise TaylorUnsupported(f"dualad: numpy.{ufunc.__name__}.{method} in Taylor mode")
+        if _foreign(inputs):
+            raise PerturbationMix("dualad: Taylor numbers and duals cannot be mixed")
+        if ufunc in _ufunc.PRIMAL:
+            return ufunc(*(_value(a) for a in inputs))
+        if ufunc is np.matmul:
+            return _product(ufunc, inputs, {})
+        special = _RECURRENCES.get(ufunc)
+        if special is not None:
+            return special(*inputs)
+        rule = RULES.get(ufunc)
+        if rule is None:
+            raise TaylorUnsupported(f"dualad: numpy.{ufunc.__name__} in Taylor mode")
+        return _apply_rule(ufunc, rule, inputs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        if not all(issubclass(t, (Taylor, np.ndarray)) for t in types):
+            raise PerturbationMix(f"dualad: numpy.{func.__name__} of Taylor numbers and duals")
+        category = _functions.CATEGORY.get(func)
+        if category == "primal":
+            return func(*(_value(a) for a in args), **kwargs)
+        if category in ("structural", "linear"):
+            return _as_stacked(func, args, kwargs)
+        if func in _PRODUCTS:
+            return _product(func, args, kwargs)
+        if func in _COMPOSITE:  # written with numpy calls only: they dispatch back here
+            return _functions.HANDLED[func](*args, **kwargs)
+        if func in (np.zeros_like, np.ones_like, np.empty_like, np.full_like):
+            return _like(func, *args, **kwargs)
+        raise TaylorUnsupported(f"dualad: numpy.{func.__name__} in Taylor mode")
+
+
+_PRODUCTS = {np.dot, np.tensordot, np.inner, np.einsum, np.linalg.matmul}
+_COMPOSITE = {np.var, np.std, np.average, np.clip, np.sort, np.partition, np.max, np.amax,
+              np.min, np.amin, np.ptp, np.interp, np.polyval, np.sinc, np.median, np.quantile,
+              np.percentile, np.cross, np.vander, np.trapezoid, np.outer, np.vdot, np.kron,
+              np.linalg.multi_dot}
+
+
+def _value(a):
+    return a.value if isinstance(a, Taylor) else a
+
+
+def _coeffs(a, order, dtype):
+    """Coefficients of ``a`` (a constant has zeros past the value)."""
+    if isinstance(a, Taylor):
+        if a.order != order:
+            raise ValueError(f"dualad: Taylor numbers of orders {a.order} and {order} mixed")
+        return a.coeffs
+    a = np.asarray(a, dtype=dtype)
+    c = np.zeros(a.shape + (order + 1,), dtype=dtype)
+    c[..., 0] = a
+    return c
+
+
+def _common(inputs):
+    orders = {a.order for a in inputs if isinstance(a, Taylor)}
+    if len(orders) > 1:
+        raise ValueError(f"dualad: Taylor numbers of orders {sorted(orders)} mixed")
+    order = orders.pop()
+    dtype = np.result_type(*(a.coeffs if isinstance(a, Taylor) else np.asarray(a)
+                             for a in inputs), np.float32)
+    return order, dtype
+
+
+def _empty_like_coeffs(*cs):
+    shape = np.broadcast_shapes(*(c.shape for c in cs))
+    return np.zeros(shape, dtype=np.result_type(*cs))
+
+
+def _cauchy(a, b):
+    """Coefficients of the product: c_k = sum_j a_j b_(k-j)."""
+    out = _empty_like_coeffs(a, b)
+    for k in range(out.shape[-1]):
+        out[..., k] = np.sum(a[..., :k + 1] * b[..., k::-1], axis=-1)
+    return out
+
+
+def _weighted(a, b, k):
+    """sum_{j=1..k} j a_j b_(k-j): the recurrences' common convolution."""
+    j = np.arange(1, k + 1)
+    return np.sum(j * a[..., 1:k + 1] * b[..., k - 1::-1][..., :k], axis=-1)
+
+
+# --- dedicated recurrences ----------------------------------------------------------------
+def _lift(fn):
+    """fn on coefficient arrays -> fn on Taylor/constant operands."""
+    def impl(*inputs):
+        order, dtype = _common(inputs)
+        return Taylor(fn(*(_coeffs(a, order, dtype) for a in inputs)))
+    return impl
+
+
+def _mul(a, b):
+    if a is b:
+        return _cauchy(a, a)
+    return _cauchy(a, b)
+
+
+def _div(a, b):
+    out = _empty_like_coeffs(a, b)
+    a = np.broadcast_to(a, out.shape)
+    b0 = b[..., 0]
+    for k in range(out.shape[-1]):
+        acc = a[..., k] - np.sum(b[..., 1:k + 1] * out[..., k - 1::-1][..., :k], axis=-1) \
+            if k else a[..., 0]
+        out[..., k] = acc / b0
+    return out
+
+
+def _exp_from(a, e0):
+    out = np.zeros(np.broadcast_shapes(a.shape, e0.shape + a.shape[-1:]), dtype=a.dtype)
+    out[..., 0] = e0
+    for k in range(1, out.shape[-1]):
+        out[..., k] = _weighted(a, out, k) / k
+    return out
+
+
+def _log_from(a, l0):
+    out = np.zeros_like(a)
+    out[..., 0] = l0
+    a0 = a[..., 0]
+    for k in range(1, a.shape[-1]):
+        acc = np.sum(np.arange(1, k) * out[..., 1:k] * a[..., k - 1:0:-1], axis=-1) / k \
+            if k > 1 else 0.0
+        out[..., k] = (a[..., k] - acc) / a0
+    return out
+
+
+def _power_from(a, r, p0):
+    """a**r for a constant exponent r, from the value p0 = a_0**r."""
+    if np.all(a[..., 0] != 0) or not _small_natural(r):
+        out = np.zeros(a.shape, dtype=np.result_type(a, p0))
+        out[..., 0] = p0
+        a0 = a[..., 0]
+        for k in range(1, a.shape[-1]):
+            j = np.arange(1, k + 1)
+            out[..., k] = np.sum(((r + 1) * j - k) * a[..., 1:k + 1]
+                                 * out[..., k - 1::-1][..., :k], axis=-1) / (k * a0)
+        return out
+    # a natural power at a zero base: repeated products are exact
+    result = np.zeros_like(a)
+    result[..., 0] = 1.0
+    for _ in range(int(r)):
+        result = _cauchy(result, a)
+    return result
+
+
+def _small_natural(r):
+    r = np.asarray(r)
+    return r.ndim == 0 and float(r).is_integer() and 0 <= r <= 64
+
+
+def _sin_cos(a):
+    s, c = np.zeros_like(a), np.zeros_like(a)
+    s[..., 0], c[..., 0] = np.sin(a[..., 0]), np.cos(a[..., 0])
+    for k in range(1, a.shape[-1]):
+        s[..., k] = _weighted(a, c, k) / k
+        c[..., k] = -_weighted(a, s, k) / k
+    return s, c
+
+
+def _sinh_cosh(a):
+    s, c = np.zeros_like(a), np.zeros_like(a)
+    s[..., 0], c[..., 0] = np.sinh(a[..., 0]), np.cosh(a[..., 0])
+    for k in range(1, a.shape[-1]):
+        s[..., k] = _weighted(a, c, k) / k
+        c[..., k] = _weighted(a, s, k) / k
+    return s, c
+
+
+def _power(x, y):
+    if isinstance(y, Taylor):  # x**y = exp(y log x)
+        return np.exp(y * np.log(x))
+    order, dtype = _common((x,))
+    a = _coeffs(x, order, dtype)
+    return Taylor(_power_from(a, np.asarray(y, dtype=dtype), np.power(a[..., 0], y)))
+
+
+def _with_value(c, value):
+    c[..., 0] = value  # the function's own value where it is more accurate (expm1)
+    return c
+
+
+def _unary(fn):
+    def impl(x):
+        order, dtype = _common((x,))
+        return Taylor(fn(_coeffs(x, order, dtype)))
+    return impl
+
+
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
+_RECURRENCES = {
+    np.multiply: _lift(_mul),
+    np.divide: _lift(_div),
+    np.true_divide: _lift(_div),
+    np.reciprocal: _unary(lambda a: _div(np.eye(1, a.shape[-1], dtype=a.dtype)[0], a)),
+    np.square: _unary(lambda a: _cauchy(a, a)),
+    np.power: _power,
+    np.float_power: _power,
+    np.sqrt: _unary(lambda a: _power_from(a, 0.5, np.sqrt(a[..., 0]))),
+    np.cbrt: _unary(lambda a: _power_from(a, 1.0 / 3.0, np.cbrt(a[..., 0]))),
+    np.exp: _unary(lambda a: _exp_from(a, np.exp(a[..., 0]))),
+    np.exp2: _unary(lambda a: _exp_from(a * _LN2, np.exp2(a[..., 0]))),
+    np.expm1: _unary(lambda a: _with_value(_exp_from(a, np.exp(a[..., 0])),
+                                           np.expm1(a[..., 0]))),
+    np.log: _unary(lambda a: _log_from(a, np.log(a[..., 0]))),
+    np.log2: _unary(lambda a: _log_from(a, np.log(a[..., 0])) / _LN2),
+    np.log10: _unary(lambda a: _log_from(a, np.log(a[..., 0])) / _LN10),
+    np.sin: _unary(lambda a: _sin_cos(a)[0]),
+    np.cos: _unary(lambda a: _sin_cos(a)[1]),
+    np.sinh: _unary(lambda a: _sinh_cosh(a)[0]),
+    np.cosh: _unary(lambda a: _sinh_cosh(a)[1]),
+}
+
+
+# --- everything else in the table: c' = sum_i f_i(a, c) a_i', order by order --------------
+def _apply_rule(ufunc, rule, inputs):
+    order, dtype = _common(inputs)
+    cs = [_coeffs(a, order, dtype) for a in inputs]
+    # constants go in as given: an integer argument (ldexp's exponent) must stay integer
+    values = [c[..., 0] if isinstance(a, Taylor) else a for a, c in zip(inputs, cs)]
+    ans = np.asarray(ufunc(*values))
+    out = np.zeros(ans.shape + (order + 1,), dtype=np.result_type(ans, dtype))
+    out[..., 0] = ans
+    if rule.kind == "zero" or order == 0:
+        return Taylor(out)
+    if rule.kind == "linear":
+        for coef, c, a in zip(rule.derivs, cs, inputs):
+            if isinstance(a, Taylor):
+                out[..., 1:] += coef * c[..., 1:]
+        return Taylor(out)
+    live = [i for i, a in enumerate(inputs) if isinstance(a, Taylor)]
+    if any(rule.derivs[i] is None for i in live):
+        raise TypeError(f"dualad: numpy.{ufunc.__name__} cannot be differentiated with "
+                        "respect to this argument; pass a constant")
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for k in range(1, order + 1):
+            # the derivatives f_i(a, c) are needed to order k-1, which c already has
+            # (at order 0 these are plain values: the first derivative at the point)
+            trunc = [Taylor(c[..., :k]) if i in live and k > 1 else values[i]
+                     for i, c in enumerate(cs)]
+            c_trunc = Taylor(out[..., :k]) if k > 1 else out[..., 0]
+            total = 0.0
+            for i in live:
+                g = _coeffs(rule.derivs[i](*trunc, c_trunc), k - 1, dtype)
+                total = total + _weighted(cs[i], g, k)
+            out[..., k] = total / k
+    return Taylor(out)
+
+
+# --- linear functions: the coefficient axis travels as the partials of a dual -------------
+def _as_stacked(func, args, kwargs):
+    tag = new_tag()
+
+    def to_dual(a):
+        if isinstance(a, Taylor):
+            return make(a.coeffs[..., 0], a.coeffs[..., 1:], tag)
+        if isinstance(a, (list, tuple)):
+            return type(a)(to_dual(b) for b in a)
+        return a
+
+    out = func(*[to_dual(a) for a in args], **{k: to_dual(v) for k, v in kwargs.items()})
+
+    def back(d):
+        if isinstance(d, (list, tuple)):
+            return type(d)(back(e) for e in d)
+        if isinstance(d, DualNumber) and d._tag == tag:
+            return Taylor(np.concatenate([np.asarray(d.value)[..., None], d.partials], -1))
+        return d
+    return back(out)
+
+
+def _product(func, args, kwargs):
+    """Bilinear products: linear if one side is constant, else a Cauchy product."""
+    operands = list(args[1:]) if func is np.einsum else list(args[:2])
+    rest = args[:1] if func is np.einsum else args[2:]
+    if sum(isinstance(a, Taylor) for a in operands) <= 1:
+        return _as_stacked(func, args, kwargs)
+    if len(operands) != 2:
+        raise TaylorUnsupported("dualad: einsum of more than two Taylor operands")
+    order, dtype = _common(operands)
+    a, b = (_coeffs(o, order, dtype) for o in operands)
+
+    def op(x, y):
+        return func(*rest, x, y, **kwargs) if func is np.einsum else func(x, y, *rest, **kwargs)
+    terms = [sum(op(a[..., j], b[..., k - j]) for j in range(k + 1)) for k in range(order + 1)]
+    return Taylor(np.stack(terms, axis=-1))
+
+
+def _like(func, a, *args, **kwargs):
+    fill = args[0] if func is np.full_like else None
+    base = np.zeros_like(a.coeffs) if fill is None else None
+    if func is np.ones_like:
+        base[..., 0] = 1.0
+    if fill is not None:
+        base = _coeffs(np.broadcast_to(fill, a.shape), a.order, a.dtype).copy()
+    return Taylor(base)
