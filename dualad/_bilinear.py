@@ -11,20 +11,13 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
 from ._functions import implements
-from ._partials import accumulate, n_directions, result, split, top_tag
+from ._partials import accumulate, result, split_all
 from ._ufunc import custom_ufunc
-
-
-def _split_all(*operands):
-    tag = top_tag(operands)
-    values, partials = zip(*(split(o, tag) for o in operands))
-    n_directions(*partials)
-    return tag, values, partials
 
 
 @implements("custom", "tensordot", "linalg.tensordot")
 def tensordot(a, b, axes=2):
-    tag, (av, bv), (ap, bp) = _split_all(a, b)
+    tag, (av, bv), (ap, bp) = split_all(a, b)
     na, nb = np.ndim(av), np.ndim(bv)
     if isinstance(axes, (int, np.integer)):
         ax_a, ax_b = tuple(range(na - axes, na)), tuple(range(axes))
@@ -86,7 +79,7 @@ def einsum(subscripts, *operands, out=None, optimize=True, **kwargs):
     if "->" not in subscripts:
         output = _implicit_output(inputs)
     specs = inputs.split(",")
-    tag, values, partials = _split_all(*operands)
+    tag, values, partials = split_all(*operands)
     free = next(c for c in string.ascii_letters if c not in subscripts)
     value = np.einsum(f"{inputs}->{output}", *values, optimize=optimize)
     terms = []

@@ -17,7 +17,7 @@
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
-from ._partials import (fit, n_directions, primal, result, split, tag_of, top_tag,
+from ._partials import (n_directions, primal, result, split, tag_of, top_tag,
                         zeros_partials)
 from .dual import DualNumber, make
 

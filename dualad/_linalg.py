@@ -27,7 +27,7 @@ Non-smooth and degenerate points (documented in the README table):
 import numpy as np
 
 from ._functions import _zero_derivative, implements, unsupported
-from ._partials import accumulate, n_directions, primal, result, split, top_tag
+from ._partials import accumulate, primal, result, split_all
 from .dual import DualNumber
 
 LinAlgError = np.linalg.LinAlgError
@@ -107,13 +107,6 @@ def _sym_lower(p):
     return p * lower + _pT(p * strict)
 
 
-def _split(*operands):
-    tag = top_tag(operands)
-    values, partials = zip(*(split(o, tag) for o in operands))
-    n_directions(*partials)
-    return tag, values, partials
-
-
 def _check_square(a, name):
     shape = np.shape(a)
     if len(shape) < 2:
@@ -164,7 +157,7 @@ def _scale_degenerate(c, factor, degenerate):
 @implements("custom", "linalg.solve")
 def solve(a, b):
     """``x = A^{-1} b``; ``dx = A^{-1} (db - dA x)``."""
-    tag, (av, bv), (da, db) = _split(a, b)
+    tag, (av, bv), (da, db) = split_all(a, b)
     _check_square(av, "solve")
     vector = np.ndim(bv) == 1
     if vector:  # numpy 2: only a 1-d b is a vector
@@ -188,7 +181,7 @@ def solve(a, b):
 @implements("custom", "linalg.inv")
 def inv(a):
     """``d(A^{-1}) = -A^{-1} dA A^{-1}``."""
-    tag, (av,), (da,) = _split(a)
+    tag, (av,), (da,) = split_all(a)
     _check_square(av, "inv")
     value = np.linalg.inv(av)
     return result(value, -_rmul(_lmul(value, da), value), tag)
@@ -220,7 +213,7 @@ def _adjugate(a):
 @implements("custom", "linalg.det")
 def det(a):
     """``d det(A) = tr(adj(A) dA)``: exact at singular matrices."""
-    tag, (av,), (da,) = _split(a)
+    tag, (av,), (da,) = split_all(a)
     _check_square(av, "det")
     return result(np.linalg.det(av), _trace_prod(_adjugate(av), da), tag)
 
@@ -228,7 +221,7 @@ def det(a):
 @implements("custom", "linalg.slogdet")
 def slogdet(a):
     """``(sign, log|det A|)``: a plain sign and ``d log|det A| = tr(A^{-1} dA)``."""
-    tag, (av,), (da,) = _split(a)
+    tag, (av,), (da,) = split_all(a)
     _check_square(av, "slogdet")
     sign, logabs = np.linalg.slogdet(av)
     sign = primal(sign)
@@ -254,7 +247,7 @@ def cholesky(a, /, *, upper=False):
 
     numpy reads only one triangle of ``a``; the tangent is symmetrized from the same one.
     """
-    tag, (av,), (da,) = _split(a)
+    tag, (av,), (da,) = split_all(a)
     _check_square(av, "cholesky")
     if upper:  # the upper factor of A is the transposed lower factor of A^T
         return _mT(cholesky(_mT(a)))
@@ -268,7 +261,7 @@ def cholesky(a, /, *, upper=False):
 
 
 def _eigh(a, UPLO, vectors, name):
-    tag, (av,), (da,) = _split(a)
+    tag, (av,), (da,) = split_all(a)
     _check_square(av, name)
     if UPLO not in ("L", "U"):
         raise ValueError(f"dualad: numpy.linalg.{name}: UPLO must be 'L' or 'U', got {UPLO!r}")
@@ -306,7 +299,7 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     ``dU = U (F ∘ (C S + S C^T)) + (I - U U^T) dA V S^{-1}``,
     ``dV = V (F ∘ (S C + C^T S)) + (I - V V^T) dA^T U S^{-1}``.
     """
-    tag, (av,), (da,) = _split(a)
+    tag, (av,), (da,) = split_all(a)
     _check_matrix(av, "svd")
     if hermitian:
         return _svd_hermitian(a, compute_uv)
@@ -362,7 +355,7 @@ def qr(a, mode="reduced"):
     """Householder QR of a full-rank ``a``: with ``C = Q^T dA R^{-1}`` and ``Ω`` its strict
     lower triangle made antisymmetric, ``dR = (C - Ω) R`` and ``dQ = dA R^{-1} - Q dR R^{-1}``.
     For a wide ``a = [X | Y]``, the square rule on ``X`` and ``d(Q^T Y)`` for the rest."""
-    tag, (av,), (da,) = _split(a)
+    tag, (av,), (da,) = split_all(a)
     _check_matrix(av, "qr")
     m, n = np.shape(av)[-2:]
     if mode == "raw":
@@ -401,7 +394,7 @@ def pinv(a, rcond=None, hermitian=False, *, rtol=_NoValue):
     if hermitian:  # numpy reads only the lower triangle then: symmetrize from it
         _check_square(a, "pinv")
         a = np.tril(a) + _mT(np.tril(a, -1))
-    tag, (av,), (da,) = _split(a)
+    tag, (av,), (da,) = split_all(a)
     kw = {} if rtol is _NoValue else {"rtol": rtol}
     value = np.linalg.pinv(av, rcond, hermitian, **kw)
     if da is None:
@@ -419,7 +412,7 @@ def pinv(a, rcond=None, hermitian=False, *, rtol=_NoValue):
 @implements("custom", "linalg.lstsq")
 def lstsq(a, b, rcond=None):
     """``x = A+ b``: ``dx = A+ (db - dA x) + A+ A+^T dA^T r + (I - A+ A) dA^T A+^T x``."""
-    tag, (av, bv), (da, db) = _split(a, b)
+    tag, (av, bv), (da, db) = split_all(a, b)
     if np.ndim(av) != 2:
         raise LinAlgError(f"dualad: numpy.linalg.lstsq: a must be two-dimensional, got shape "
                           f"{np.shape(av)}")

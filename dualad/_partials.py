@@ -31,6 +31,14 @@ def split(x, tag):
     return x, None
 
 
+def split_all(*operands):
+    """``(tag, values, partials)`` of several operands at their youngest tag."""
+    tag = top_tag(operands)
+    values, partials = zip(*(split(o, tag) for o in operands))
+    n_directions(*partials)
+    return tag, values, partials
+
+
 def primal(x):
     """The plain value under every layer of duals."""
     while isinstance(x, DualNumber):

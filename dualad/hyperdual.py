@@ -19,7 +19,7 @@ import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from . import _functions, _ufunc, kernels
-from ._partials import chain, primal
+from ._partials import primal
 from ._rules import RULES
 from ._tags import new_tag
 from .dual import DualNumber, _partials_index, _plain_index, make
