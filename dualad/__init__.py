@@ -12,7 +12,12 @@ from .api import (derivative, gradient, hessian, hvp, jacobian, jvp, jvp_many,  
                   value_and_grad, value_grad_hessian)
 from .hyperdual import HyperDual  # noqa: E402
 from .taylor import Taylor  # noqa: E402
+from . import optim, train  # noqa: E402
+from .custom import (custom_jvp, register_function, register_ufunc,  # noqa: E402
+                     stop_gradient, unregister)
 
 __all__ = ["DualNumber", "HyperDual", "Taylor", "derivative", "gradient", "hessian", "hvp",
-           "jacobian", "jvp", "jvp_many", "math", "value_and_grad", "value_grad_hessian"]
+           "jacobian", "jvp", "jvp_many", "math", "value_and_grad", "value_grad_hessian",
+           "custom_jvp", "register_ufunc", "register_function", "unregister", "stop_gradient",
+           "optim", "train"]
 __version__ = "0.1.0"

@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 
+from . import _fused
 from ._partials import (accumulate, chain, chain_same, chain_sum, n_directions, primal, result, split, top_tag,
                         zeros_partials)
 from ._rules import RULES
@@ -67,6 +68,10 @@ def apply_rule(ufunc, rule, inputs):
     tag = top_tag(inputs)
     values, partials = zip(*(split(a, tag) for a in inputs))
     n = n_directions(*partials)
+    if rule.kind in ("unary", "binary"):  # large float64 data: one fused numba pass
+        fused = _fused.apply(ufunc, rule, values, partials)
+        if fused is not None:
+            return result(fused[0], fused[1], tag)
     ans = ufunc(*values)
     kind = rule.kind
     if kind == "linear":

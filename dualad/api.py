@@ -6,12 +6,16 @@ Every helper is a choice of seed: a basis (jacobian, in chunks), one vector (jvp
 scalar derivative). A sparse Jacobian is only another seed matrix.
 """
 import numbers
+from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from ._partials import primal
+from ._pytree import flatten, is_tree, leaves
 from ._tags import finished, new_tag, running
 from .dual import DualNumber, make
+from .scalar import ScalarDual
+from .scalar import derivative as scalar_derivative
 
 #: memory budget (bytes) for the partials of one chunk, times a factor for temporaries
 CHUNK_BUDGET_BYTES = 256 * 2**20
@@ -109,6 +113,9 @@ def derivative(f, x, order=1):
     >>> derivative(lambda x: x ** 3, 2.0, order=2)
     12.0
     """
+    if (type(x) is float or type(x) is int) and (order == 1 or order == 2) \
+            and not (_RUNNING["taylor"] or _RUNNING["hyperdual"]) or type(x) is ScalarDual:
+        return scalar_derivative(f, x, order)  # plain-Python scalars: dualad/scalar.py
     if not isinstance(order, (int, np.integer)) or order < 0:
         raise ValueError(f"dualad: order must be a non-negative integer, got {order!r}")
     x = _as_input(x)
@@ -170,15 +177,23 @@ def _auto_chunk(n, itemsize):
     return int(max(1, min(n, CHUNK_BUDGET_BYTES // (itemsize * max(n, 1) * _TEMPORARIES))))
 
 
-def jacobian(f, x, chunk_size=None):
+def jacobian(f: Callable[..., Any], x: Any, *args: Any, chunk_size: Optional[int] = None,
+             argnums: Union[int, Sequence[int]] = 0) -> Any:
     """Jacobian of ``f`` at ``x``, shape ``f(x).shape + x.shape``.
 
     The input directions travel ``chunk_size`` at a time (from a memory budget when None);
-    the result does not depend on the chunk size.
+    the result does not depend on the chunk size. ``f`` is called as ``f(x, *args)``;
+    ``argnums`` (an int or a tuple, as in JAX) picks the arguments to differentiate, and a
+    list, tuple or dict of arrays gives a result of the same structure (leaf shapes
+    ``f(x).shape + leaf.shape``).
 
     >>> jacobian(lambda x: np.stack([x[0] * x[1], x[1]]), [2.0, 3.0]).tolist()
     [[3.0, 2.0], [0.0, 1.0]]
+    >>> jacobian(lambda a, b: a * b, np.ones(2), 3.0, argnums=1).tolist()
+    [1.0, 1.0]
     """
+    if args or argnums != 0 or is_tree(x):
+        return _over_arguments(jacobian, f, (x,) + args, argnums, chunk_size=chunk_size)
     x = _as_input(x)
     shape, size = np.shape(x), int(np.prod(np.shape(x), dtype=np.int64))
     dtype = np.result_type(primal(x), np.float32)
@@ -198,12 +213,24 @@ def jacobian(f, x, chunk_size=None):
     return np.reshape(jac, out_shape + shape)
 
 
-def gradient(f, x):
+def gradient(f: Callable[..., Any], x: Any, *args: Any,
+             argnums: Union[int, Sequence[int]] = 0) -> Any:
     """Gradient of the scalar-valued ``f`` at ``x`` (same shape as ``x``).
+
+    ``f`` is called as ``f(x, *args)``; ``argnums`` (an int or a tuple, as in JAX) picks the
+    arguments to differentiate (a tuple gives a tuple of gradients), and a parameter tree
+    (list, tuple or dict of arrays) gives a gradient of the same structure.
 
     >>> gradient(lambda v: v[0] ** 2 * v[1] + v[1] + 2, [3.0, 4.0]).tolist()
     [24.0, 10.0]
+    >>> gradient(lambda x, y: x * y ** 2, 3.0, 2.0, argnums=(0, 1))
+    (4.0, 12.0)
+    >>> g = gradient(lambda p: np.sum(p["w"] ** 2) + p["b"], {"w": np.ones(2), "b": 1.0})
+    >>> g["w"].tolist(), g["b"]
+    ([2.0, 2.0], 1.0)
     """
+    if args or argnums != 0 or is_tree(x):
+        return _over_arguments(gradient, f, (x,) + args, argnums)
     x = _as_input(x)
     jac = jacobian(f, x)
     if np.ndim(jac) != np.ndim(x):
@@ -253,7 +280,9 @@ def value_grad_hessian(f, x, chunk_size=None, method="hyperdual"):
     """``(f(x), gradient, Hessian)`` of a scalar ``f`` in one forward pass (Newton steps).
 
     ``method='hyperdual'`` (default) propagates the packed Hessian directly; ``'nested'``
-    uses duals of duals. ``chunk_size`` bounds the directions per pass.
+    uses duals of duals. ``chunk_size`` bounds the directions per pass. HyperDuals carry no
+    tag: where ``f`` calls another helper, or this call runs inside one, the work is done (or
+    redone) with tagged nested duals, so the result is the same, only slower.
 
     >>> v, g, H = value_grad_hessian(lambda z: z[0] ** 2 * z[1] + z[1] + 2, [3.0, 4.0])
     >>> v, g.tolist(), H.tolist()
@@ -280,7 +309,7 @@ def value_grad_hessian(f, x, chunk_size=None, method="hyperdual"):
             v, g = value_and_grad(f, y)
             value, grad = v, g
             return g
-        hess = jacobian(grad_f, x, chunk_size)
+        hess = jacobian(grad_f, x, chunk_size=chunk_size)
         value, grad = value_and_grad(f, x)
     elif method == "_hyperdual":
         size = x.size
@@ -307,12 +336,18 @@ def hessian(f, x, chunk_size=None, method="hyperdual"):
     return value_grad_hessian(f, x, chunk_size, method)[2]
 
 
-def value_and_grad(f, x):
-    """``(f(x), gradient)`` in one pass, as ``jax.value_and_grad``.
+def value_and_grad(f: Callable[..., Any], x: Any, *args: Any,
+                   argnums: Union[int, Sequence[int]] = 0) -> Tuple[Any, Any]:
+    """``(f(x), gradient)`` in one pass, as ``jax.value_and_grad``; ``*args``, ``argnums``
+    and parameter trees as in ``gradient``.
 
     >>> value_and_grad(lambda z: np.sum(z ** 2), [1.0, 2.0])[1].tolist()
     [2.0, 4.0]
+    >>> value_and_grad(lambda x, y: x * y, 3.0, 2.0, argnums=1)
+    (6.0, 3.0)
     """
+    if args or argnums != 0 or is_tree(x):
+        return _over_arguments(value_and_grad, f, (x,) + args, argnums)
     x = _as_input(x)
     size = int(np.prod(np.shape(x), dtype=np.int64))
     dtype = np.result_type(primal(x), np.float32)
@@ -321,6 +356,58 @@ def value_and_grad(f, x):
         raise ValueError(f"dualad: value_and_grad needs a scalar-valued function; f returned "
                          f"shape {np.shape(value)} (use jacobian)")
     return _plain(value), np.reshape(partials, np.shape(x))
+
+
+def _over_arguments(helper, f, all_args, argnums, **kwargs):
+    """``helper`` (gradient, value_and_grad, jacobian) with respect to ``all_args[argnums]``:
+    the chosen arguments (arrays, numbers or parameter trees) are flattened into one vector,
+    differentiated in one call, and the result is split back into their structures."""
+    single = isinstance(argnums, (int, np.integer))
+    nums = (argnums,) if single else tuple(argnums)
+    if not nums or not all(isinstance(i, (int, np.integer)) and -len(all_args) <= i
+                           < len(all_args) for i in nums):
+        raise ValueError(f"dualad: argnums {argnums!r} does not pick among the "
+                         f"{len(all_args)} arguments of f")
+    nums = tuple(int(i) % len(all_args) for i in nums)
+    vectors, unflattens = [], []
+    for i in nums:
+        a = all_args[i]
+        if is_tree(a):
+            if not leaves(a):
+                raise TypeError(f"dualad: argument {i} is an empty {type(a).__name__}; "
+                                "expected a number, an array or a tree of arrays")
+            vec, unflatten = flatten(a)
+        else:
+            arr = _as_input(a, f"argument {i}")
+            vec = np.reshape(arr, (-1,))
+            unflatten = (lambda v, lead=0, shape=np.shape(arr):
+                         np.reshape(v, np.shape(v)[:lead] + shape))
+        vectors.append(vec)
+        unflattens.append(unflatten)
+    bounds = np.cumsum([0] + [np.shape(v)[0] for v in vectors])
+    vector = vectors[0] if len(vectors) == 1 else np.concatenate(vectors)
+
+    def flat_f(v):
+        args = list(all_args)
+        for i, unflatten, lo, hi in zip(nums, unflattens, bounds[:-1], bounds[1:]):
+            args[i] = unflatten(v[lo:hi])
+        return f(*args)
+
+    out = helper(flat_f, vector, **kwargs)
+    value, flat = out if helper is value_and_grad else (None, out)
+    lead = np.ndim(flat) - 1
+    parts = tuple(_plain_tree(unflatten(flat[..., lo:hi], lead=lead))
+                  for unflatten, lo, hi in zip(unflattens, bounds[:-1], bounds[1:]))
+    result = parts[0] if single else parts
+    return (value, result) if helper is value_and_grad else result
+
+
+def _plain_tree(t):
+    if isinstance(t, dict):
+        return {k: _plain_tree(v) for k, v in t.items()}
+    if isinstance(t, (list, tuple)):
+        return type(t)(_plain_tree(v) for v in t)
+    return _plain(t)
 
 
 def hvp(f, x, v):

@@ -118,7 +118,8 @@ class DualNumber(NDArrayOperatorsMixin):
 
     def __setitem__(self, index, item):
         from ._assign import setitem
-        setitem(self, _plain_index(index), item)
+        from .scalar import to_dual  # a scalar dual item becomes a 0-d DualNumber
+        setitem(self, _plain_index(index), to_dual(item))
 
     def reshape(self, *shape, **kwargs):
         if len(shape) == 1 and not isinstance(shape[0], int):

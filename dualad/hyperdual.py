@@ -114,8 +114,10 @@ class HyperDual(NDArrayOperatorsMixin):
         return np.transpose(self, (axes[0] if len(axes) == 1 else axes) or None)
 
     def __float__(self):
-        raise TypeError("dualad: converting a HyperDual to float would drop its derivatives; "
-                        "use .value")
+        # PerturbationMix (a TypeError): hessian() redoes the work with nested duals, so code
+        # calling dualad.math (which takes floats through math) still gets its Hessian
+        raise PerturbationMix("dualad: converting a HyperDual to float would drop its "
+                              "derivatives; use .value")
 
     __int__ = __complex__ = __index__ = __float__
 
@@ -281,8 +283,8 @@ def _as_stacked(func, args, kwargs):
 
     def to_dual(a):
         if isinstance(a, HyperDual):
-            parts = [a.grad, a.hess] if with_hess else [a.grad]
-            return make(a.value, np.concatenate(parts, axis=-1), tag)
+            stacked = np.concatenate([a.grad, a.hess], axis=-1) if with_hess else a.grad
+            return make(a.value, stacked, tag)
         if isinstance(a, (list, tuple)):
             return type(a)(to_dual(b) for b in a)
         return a
@@ -382,14 +384,13 @@ def _product(spec, a, b):
                     tag)
     # the gradient and Hessian parts of each side enter linearly: the dual product rule
     lin = np.einsum(spec, stacked(a), stacked(b))
-    # lin counted a.grad x b.grad nowhere; the cross term g_a,i g_b,j + g_a,j g_b,i with the
-    # pair index as a batch letter: one contraction per side
+    # the cross term g_a,p g_b,q + g_a,q g_b,p: all pairs (p, q) in one contraction (a GEMM
+    # for the usual specs), then the symmetric part packed
     ins, out = spec.split("->")
     sa, sb = ins.split(",")
-    pair = next(c for c in _LETTERS.upper() if c not in spec)
-    cross_spec = f"{sa}{pair},{sb}{pair}->{out}{pair}"
-    cross = np.einsum(cross_spec, a.grad[..., i], b.grad[..., j], optimize=True) + \
-        np.einsum(cross_spec, a.grad[..., j], b.grad[..., i], optimize=True)
+    p_, q_ = [c for c in _LETTERS.upper() if c not in spec][:2]
+    full = np.einsum(f"{sa}{p_},{sb}{q_}->{out}{p_}{q_}", a.grad, b.grad, optimize=True)
+    cross = full[..., i, j] + full[..., j, i]
     p = lin.partials
     return HyperDual._new(lin.value, p[..., :n], p[..., n:] + cross if with_hess else cross)
 

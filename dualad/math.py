@@ -126,3 +126,8 @@ for _name in ("comb", "factorial", "gcd", "isqrt", "lcm", "perm", "ulp",
         globals()[_name] = getattr(_math, _name)
         __all__.append(_name)
 __all__ += ["isclose"]
+
+# --- scalar duals (dualad/scalar.py): the table's rules without numpy's per-call overhead --
+from . import scalar as _scalar  # noqa: E402
+
+globals().update(_scalar.math_functions(globals()))

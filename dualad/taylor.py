@@ -57,7 +57,8 @@ class Taylor(NDArrayOperatorsMixin):
     @classmethod
     def variable(cls, x, order):
         """The independent variable ``x + t`` truncated at ``order``."""
-        x = np.asarray(x, dtype=np.result_type(np.asarray(x).dtype, np.float64))
+        x = np.asarray(x)
+        x = x if x.dtype.kind == "f" else x.astype(np.float64)  # float32 stays float32
         c = np.zeros(x.shape + (order + 1,), dtype=x.dtype)
         c[..., 0] = x
         if order >= 1:
@@ -175,7 +176,9 @@ def _common(inputs):
     if len(orders) > 1:
         raise ValueError(f"dualad: Taylor numbers of orders {sorted(orders)} mixed")
     order = orders.pop()
-    dtype = np.result_type(*(a.coeffs if isinstance(a, Taylor) else np.asarray(a)
+    # Python scalars stay weakly typed: float32 Taylor numbers stay float32
+    dtype = np.result_type(*(a.coeffs if isinstance(a, Taylor) else
+                             a if isinstance(a, (int, float)) else np.asarray(a)
                              for a in inputs), np.float32)
     return order, dtype
 
@@ -246,7 +249,7 @@ def _log_from(a, l0):
 
 def _power_from(a, r, p0):
     """a**r for a constant exponent r, from the value p0 = a_0**r."""
-    if np.all(a[..., 0] != 0) or not _small_natural(r):
+    if not _small_natural(r):
         out = np.zeros(a.shape, dtype=np.result_type(a, p0))
         out[..., 0] = p0
         a0 = a[..., 0]
@@ -255,11 +258,17 @@ def _power_from(a, r, p0):
             out[..., k] = np.sum(((r + 1) * j - k) * a[..., 1:k + 1]
                                  * out[..., k - 1::-1][..., :k], axis=-1) / (k * a0)
         return out
-    # a natural power at a zero base: repeated products are exact
+    # a natural power: products by squaring. The recurrence divides by a_0 and starts from
+    # p0 = a_0**r, which is wrong at a zero base and where a_0**r underflows (tiny a_0)
     result = np.zeros_like(a)
     result[..., 0] = 1.0
-    for _ in range(int(r)):
-        result = _cauchy(result, a)
+    n, base = int(r), a
+    while n:
+        if n & 1:
+            result = _cauchy(result, base)
+        n >>= 1
+        if n:
+            base = _cauchy(base, base)
     return result
 
 

@@ -580,3 +580,33 @@ def test_vector_hessian_inside_a_vector_hessian():
         return np.trace(ad.hessian(lambda w: (v @ w) ** 2 + (v @ v) * (w @ w), v))
     x = np.array([0.3, -1.2, 0.5])
     assert np.allclose(ad.hessian(g, x), (4 + 4 * n) * np.eye(n), rtol=1e-13, atol=1e-12)
+
+
+@pytest.mark.xfail(raises=TypeError, strict=True,
+                   reason="core bug: the rule's derivative x >= y is a numpy bool scalar and "
+                          "DualNumber * np.bool_ returns NotImplemented (_ufunc._operand)")
+def test_second_derivative_of_maximum_of_a_nonlinear_argument():
+    assert ad.derivative(lambda x: np.maximum(x * x, 0.5), 1.0, order=2) == 2.0
+
+
+# --- property: HyperDual = nested duals = Taylor along a direction, at random points --------
+from hypothesis import given, strategies as st  # noqa: E402
+
+_coord = st.floats(min_value=-2.0, max_value=2.0, allow_nan=False)
+
+
+def _smooth(v):
+    return np.sin(v[0] * v[1]) + np.exp(-v[2] ** 2) * v[0] + np.log1p(v[1] ** 2) * np.tanh(v[2])
+
+
+@given(st.lists(_coord, min_size=3, max_size=3), st.lists(_coord, min_size=3, max_size=3))
+def test_property_hessian_methods_agree(x, u):
+    x, u = np.array(x), np.array(u)
+    hyper = ad.hessian(_smooth, x)
+    nested = ad.hessian(_smooth, x, method="nested")
+    scale = 1.0 + np.abs(nested).max()
+    assert np.abs(hyper - nested).max() <= 1e-12 * scale
+    assert np.allclose(ad.hvp(_smooth, x, u), hyper @ u, rtol=1e-12, atol=1e-12 * scale)
+    # u^T H u is the second Taylor derivative along u
+    t = _smooth([Taylor(np.array([x[i], u[i], 0.0])) for i in range(3)])
+    assert abs(float(t.derivatives()[2]) - u @ hyper @ u) <= 1e-11 * scale * (1 + u @ u)

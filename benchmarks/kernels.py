@@ -1,0 +1,149 @@
+"""Fused per-rule kernels: jvp ratios at 1, 8 and 64 directions, threshold, compile cost.
+
+    python benchmarks/kernels.py           # full run
+    python benchmarks/kernels.py --quick   # smoke run
+
+(a) jvp_many through y = sin(x)·exp(−x·x) + sqrt(1 + x·x) with n directions, divided by
+    plain numpy evaluating y, with the fused kernels and with them switched off;
+(b) the size threshold: one dual op (sin, multiply) fused vs the numpy path by size;
+(c) first-call cost: calibration + compilation of one rule's kernels in a fresh process.
+One core, medians of interleaved repeats.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+             "NUMBA_NUM_THREADS"):
+    os.environ[_var] = "1"
+ap = argparse.ArgumentParser()
+ap.add_argument("--quick", action="store_true")
+ARGS = ap.parse_args()
+if hasattr(os, "sched_setaffinity"):
+    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]})
+
+import numpy as np  # noqa: E402
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir)
+sys.path.insert(0, ROOT)
+import dualad as ad  # noqa: E402
+from dualad import _fused  # noqa: E402
+from dualad.dual import make  # noqa: E402
+
+REPEATS = 3 if ARGS.quick else 9
+
+
+def expr(x):
+    return np.sin(x) * np.exp(-x * x) + np.sqrt(1.0 + x * x)
+
+
+def interleaved(contenders, number=1):
+    samples = {k: [] for k in contenders}
+    for fn in contenders.values():
+        fn()
+    for _ in range(REPEATS):
+        for k, fn in contenders.items():
+            t0 = time.perf_counter()
+            for _ in range(number):
+                fn()
+            samples[k].append((time.perf_counter() - t0) / number)
+    return samples
+
+
+def ratio(samples, a, b):
+    return statistics.median(x / y for x, y in zip(samples[a], samples[b]))
+
+
+def no_fusion():
+    saved = _fused.MIN_SIZE
+
+    class Off:
+        def __enter__(self):
+            _fused.MIN_SIZE = 1 << 62
+
+        def __exit__(self, *exc):
+            _fused.MIN_SIZE = saved
+    return Off()
+
+
+def bench_directions():
+    print("(a) jvp_many of sin(x)*exp(-x*x) + sqrt(1 + x*x), ratio to numpy evaluating it")
+    print()
+    print("| elements | directions | numpy | dualad fused | ratio | numpy path only | ratio |")
+    print("|---|---|---|---|---|---|---|")
+    rows = [(10**6, 1), (10**6, 8), (10**5, 64)] if not ARGS.quick else [(10**4, 1), (10**4, 8)]
+    for m, n in rows:
+        rng = np.random.default_rng(0)
+        x = rng.uniform(-3, 3, m)
+        V = rng.standard_normal((m, n))
+        fused = lambda: ad.jvp_many(expr, x, V)  # noqa: E731
+
+        def plain():
+            with no_fusion():
+                ad.jvp_many(expr, x, V)
+        a, b = fused()[1], None
+        with no_fusion():
+            b = ad.jvp_many(expr, x, V)[1]
+        assert np.array_equal(a, b), "fused and numpy paths differ"
+        s = interleaved({"numpy": lambda: expr(x), "fused": fused, "plain": plain})
+        med = {k: statistics.median(v) for k, v in s.items()}
+        print(f"| {m:,} | {n} | {med['numpy'] * 1e3:.3g} ms | {med['fused'] * 1e3:.3g} ms | "
+              f"{ratio(s, 'fused', 'numpy'):.2f} | {med['plain'] * 1e3:.3g} ms | "
+              f"{ratio(s, 'plain', 'numpy'):.2f} |")
+    print()
+
+
+def bench_threshold():
+    print("(b) one dual op, fused kernel vs numpy path (time ratio; < 1: the kernel wins)")
+    print()
+    sizes = [256, 1024, 4096, 16384, 65536] if not ARGS.quick else [1024, 4096]
+    print("| op | " + " | ".join(f"{s:,}" for s in sizes) + " |")
+    print("|---|" + "---|" * len(sizes))
+    for name, op in (("sin", np.sin), ("multiply", lambda d: d * d[::-1].copy()),
+                     ("exp", np.exp)):
+        cells = []
+        for s in sizes:
+            d = make(np.linspace(-2, 2, s), np.ones((s, 1)), 0)
+            saved = _fused.MIN_SIZE
+            _fused.MIN_SIZE = 1
+            f = lambda: op(d)  # noqa: E731
+
+            def g():
+                with no_fusion():
+                    op(d)
+            number = max(1, 200_000 // s)
+            smp = interleaved({"fused": f, "plain": g}, number)
+            _fused.MIN_SIZE = saved
+            cells.append(f"{ratio(smp, 'fused', 'plain'):.2f}")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    print(f"\nMIN_SIZE in dualad/_fused.py: {_fused.MIN_SIZE}\n")
+
+
+def bench_first_call():
+    code = ("import time, numpy as np, dualad as ad; from dualad.dual import make;"
+            "d = make(np.linspace(0.1, 2, 8192), np.ones((8192, 1)), 0);"
+            "t = time.perf_counter(); {op}; t1 = time.perf_counter() - t;"
+            "t = time.perf_counter(); {op}; t2 = time.perf_counter() - t;"
+            "print(f'{{t1:.3f}} {{t2 * 1e3:.3f}}')")
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    print("(c) first call in a fresh process (calibration + compilation), then the second")
+    print()
+    print("| op | first call | second call |")
+    print("|---|---|---|")
+    for label, op in (("np.sin(dual)", "np.sin(d)"), ("dual * dual", "d * d[::-1].copy()"),
+                      ("np.exp(dual)", "np.exp(d)")):
+        out = subprocess.run([sys.executable, "-c", code.format(op=op)], env=env,
+                             capture_output=True, text=True, check=True).stdout.split()
+        print(f"| {label} | {float(out[0]):.2f} s | {float(out[1]):.3f} ms |")
+    print()
+
+
+if __name__ == "__main__":
+    print(f"dualad fused kernels ({'QUICK' if ARGS.quick else 'full'} run), numpy "
+          f"{np.__version__}, one core, median of {REPEATS} interleaved repeats\n")
+    bench_directions()
+    bench_threshold()
+    bench_first_call()

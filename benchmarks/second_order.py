@@ -1,0 +1,367 @@
+"""dualad second-order benchmarks: Hessians and high-order derivatives, side by side in one run.
+
+    python benchmarks/second_order.py            # full run (a few minutes)
+    python benchmarks/second_order.py --quick    # smoke run: n = 10, k <= 5, few repeats
+
+(a) the Hessian of the chained Rosenbrock function
+    f(x) = Σ_i 100 (x[i+1] − x[i]²)² + (1 − x[i])², and of g(x) = x·Ax/2 + Σ sin(x)
+    (A symmetric), at n = 10, 50, 200, with
+      - dualad, HyperDual:  ``ad.hessian(f, x)``            (the baseline of the ratios),
+      - dualad, nested:     ``ad.hessian(f, x, method='nested')`` (dual of dual),
+      - ``jax.jit(jax.hessian(f))``, ``jax.jit(jax.jacfwd(jax.jacfwd(f)))`` (when JAX is
+        installed: ``pip install "dualad[bench]"``),
+      - ``torch.func.hessian(f)`` (eager; when PyTorch is installed — by hand, it is not in
+        the ``bench`` extra: ``pip install torch``).
+    A ratio is the contender's time divided by HyperDual's: above 1, HyperDual is faster.
+(b) ``derivative(f, x, order=k)`` for k = 2..10 of f(x) = exp(sin(x)) / (1 + x²) at x = 0.7:
+    Taylor mode (``ad.Taylor``, what ``derivative`` uses for k >= 3) against nested duals
+    (``derivative(·, order=1)`` composed k times). Taylor's cost per operation is O(k²)
+    (vectorized over k, so the Python overhead grows about linearly); nested duals double
+    their work with every order.
+
+Method: the process is pinned to one core and every BLAS/OpenMP/XLA/torch thread pool to one
+thread (set before numpy, jax or torch are imported). Each contender gets a loop count so that
+one repeat lasts at least ``--min-time`` seconds; the repeats of the contenders of one row are
+interleaved (A B C A B C ...). A time is the median over repeats; a ratio is the median over
+repeats of the ratio within each repeat. Every Hessian is checked against a closed form and
+every contender against the others before anything is timed.
+"""
+import argparse
+import os
+import sys
+
+# --- one core, one thread: before numpy, numba, jax or torch are imported ------------------
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+             "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ[_var] = "1"
+_XLA_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + _XLA_ONE_THREAD).strip()
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+
+def _parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: n = 10 and k <= 5, few short repeats (numbers not meaningful)")
+    p.add_argument("--core", type=int, default=None,
+                   help="CPU core to pin to (default: the last core this process may use)")
+    p.add_argument("--repeats", type=int, default=None, help="repeats per contender")
+    p.add_argument("--min-time", type=float, default=None,
+                   help="minimum seconds per repeat (sets the loop count)")
+    p.add_argument("--no-peers", action="store_true",
+                   help="do not import JAX or PyTorch even when installed")
+    return p.parse_args(argv)
+
+
+ARGS = _parse_args(sys.argv[1:])
+_allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+CORE = ARGS.core if ARGS.core is not None else (_allowed[-1] if _allowed else None)
+if CORE is not None and hasattr(os, "sched_setaffinity"):
+    os.sched_setaffinity(0, {CORE})
+
+import gc  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+import dualad as ad  # noqa: E402
+
+QUICK = ARGS.quick
+REPEATS = ARGS.repeats or (3 if QUICK else 5)
+MIN_TIME = ARGS.min_time or (0.002 if QUICK else 0.2)
+SIZES = (10,) if QUICK else (10, 50, 200)
+ORDERS = range(2, 6) if QUICK else range(2, 11)
+X_TAYLOR = 0.7
+
+
+# --- optional peers ------------------------------------------------------------------------
+def _load_jax():
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+    return jax, jnp
+
+
+def _load_torch():
+    import torch
+    torch.set_num_threads(1)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:  # already set (only allowed once per process)
+        pass
+    import torch.func
+    return torch, torch.func
+
+
+PEERS, PEER_NOTES = {}, []
+for _name, _loader, _how in (("jax", _load_jax, 'pip install "dualad[bench]"'),
+                             ("torch", _load_torch, "pip install torch")):
+    if ARGS.no_peers:
+        PEER_NOTES.append(f"{_name}: skipped (--no-peers)")
+        continue
+    try:
+        PEERS[_name] = _loader()
+    except Exception as err:  # ImportError, or a broken install: skip the column, say why
+        PEER_NOTES.append(f"{_name}: not installed, its columns are skipped "
+                          f"({type(err).__name__}: {err}); {_how}")
+
+
+# --- timing (as benchmarks/run.py) ----------------------------------------------------------
+def _loops(fn, min_time):
+    number = 1
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        elapsed = time.perf_counter() - t0
+        if elapsed >= min_time:
+            return number
+        guess = int(number * 1.2 * min_time / max(elapsed, 1e-9))
+        number = max(2 * number, min(guess, 100 * number))
+
+
+def measure(contenders):
+    """Time the contenders with interleaved repeats: {name: [seconds per call, ...]}."""
+    numbers = {name: _loops(fn, MIN_TIME) for name, fn in contenders.items()}
+    samples = {name: [] for name in contenders}
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(REPEATS):
+            for name, fn in contenders.items():
+                number = numbers[name]
+                t0 = time.perf_counter()
+                for _ in range(number):
+                    fn()
+                samples[name].append((time.perf_counter() - t0) / number)
+            gc.collect()
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return samples
+
+
+def median_time(samples, name):
+    return statistics.median(samples[name])
+
+
+def median_ratio(samples, name, baseline):
+    return statistics.median(a / b for a, b in zip(samples[name], samples[baseline]))
+
+
+def fmt_time(t):
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
+        if t >= scale:
+            return f"{t / scale:.3g} {unit}"
+    return f"{t / 1e-9:.3g} ns"
+
+
+def fmt_ratio(r):
+    return f"{r:.2f}" if r < 100 else f"{r:.0f}"
+
+
+class CorrectnessError(AssertionError):
+    pass
+
+
+def check(name, got, want, rtol=1e-10, atol=1e-10):
+    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    scale = 1.0 + np.max(np.abs(want)) if want.size else 1.0
+    if got.shape != want.shape or not np.allclose(got, want, rtol=rtol, atol=atol * scale):
+        err = np.max(np.abs(got - want)) if got.shape == want.shape else "shape mismatch"
+        raise CorrectnessError(f"{name}: result differs from the reference (max error {err})")
+
+
+def print_table(header, rows):
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
+    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+    print(line(header))
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in rows:
+        print(line(row))
+
+
+# --- (a) Hessians ----------------------------------------------------------------------------
+def rosenbrock(x, lib=np):
+    return lib.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def rosenbrock_hessian(x):
+    n = x.size
+    a, b = x[:-1], x[1:]
+    H = np.zeros((n, n))
+    H[np.arange(n - 1), np.arange(n - 1)] += 1200.0 * a * a - 400.0 * b + 2.0
+    H[np.arange(1, n), np.arange(1, n)] += 200.0
+    H[np.arange(n - 1), np.arange(1, n)] = -400.0 * a
+    H[np.arange(1, n), np.arange(n - 1)] = -400.0 * a
+    return H
+
+
+def _spd(n):
+    m = np.random.default_rng(1000 + n).standard_normal((n, n)) / np.sqrt(n)
+    return m @ m.T + np.eye(n)
+
+
+def quad_sin(A, lib=np):
+    return lambda x: x @ (A @ x) / 2.0 + lib.sum(lib.sin(x))
+
+
+def quad_sin_hessian(A, x):
+    return A - np.diag(np.sin(x))
+
+
+PROBLEMS = ("chained Rosenbrock", "x·Ax/2 + Σ sin(x)")
+COLUMNS = (("hyper", "dualad HyperDual"), ("nested", "dualad nested"),
+           ("jax_hessian", "jax.jit(jax.hessian)"),
+           ("jax_jacfwd2", "jax.jit(jacfwd(jacfwd))"),
+           ("torch", "torch.func.hessian"))
+
+
+def hessian_contenders(problem, n):
+    """{name: callable} for one problem and size, each checked before it is returned."""
+    x = np.random.default_rng(n).uniform(-1.5, 1.5, n)
+    if problem == PROBLEMS[0]:
+        f, want = rosenbrock, rosenbrock_hessian(x)
+        f_lib = lambda lib: (lambda v: rosenbrock(v, lib))  # noqa: E731
+    else:
+        A = _spd(n)
+        f, want = quad_sin(A), quad_sin_hessian(A, x)
+        f_lib = None
+    hyper = ad.hessian(f, x)
+    check(f"HyperDual Hessian, {problem}, n={n}", hyper, want)
+    check(f"nested Hessian, {problem}, n={n}", ad.hessian(f, x, method="nested"), hyper,
+          rtol=1e-12, atol=1e-12)
+    check(f"HyperDual Hessian symmetry, {problem}, n={n}", hyper, hyper.T, rtol=0, atol=0)
+    contenders = {"hyper": lambda: ad.hessian(f, x),
+                  "nested": lambda: ad.hessian(f, x, method="nested")}
+    if "jax" in PEERS:
+        jax, jnp = PEERS["jax"]
+        fj = f_lib(jnp) if f_lib else quad_sin(jnp.asarray(A), jnp)
+        xj = jax.device_put(x)
+        for name, compiled in (("jax_hessian", jax.jit(jax.hessian(fj))),
+                               ("jax_jacfwd2", jax.jit(jax.jacfwd(jax.jacfwd(fj))))):
+            check(f"{name}, {problem}, n={n}", jax.block_until_ready(compiled(xj)), hyper)
+            contenders[name] = (lambda c: lambda: jax.block_until_ready(c(xj)))(compiled)
+    if "torch" in PEERS:
+        torch, tfunc = PEERS["torch"]
+        ft = f_lib(torch) if f_lib else quad_sin(torch.from_numpy(A), torch)
+        xt = torch.from_numpy(x.copy())
+        hess_t = tfunc.hessian(ft)
+        check(f"torch.func.hessian, {problem}, n={n}", hess_t(xt).numpy(), hyper)
+        contenders["torch"] = lambda: hess_t(xt)
+    return contenders
+
+
+def bench_hessians():
+    header = ["problem", "n", "HyperDual"] + \
+        [f"{label} (×)" for key, label in COLUMNS[1:]]
+    rows, ratios = [], {}
+    for problem in PROBLEMS:
+        for n in SIZES:
+            contenders = hessian_contenders(problem, n)
+            samples = measure(contenders)
+            row = [problem, str(n), fmt_time(median_time(samples, "hyper"))]
+            for key, _ in COLUMNS[1:]:
+                if key in samples:
+                    r = median_ratio(samples, key, "hyper")
+                    ratios[(problem, n, key)] = r
+                    row.append(f"{fmt_time(median_time(samples, key))} ({fmt_ratio(r)})")
+                else:
+                    row.append("skipped")
+            rows.append(row)
+    print("(a) Hessian: time per call, and in parentheses the ratio to HyperDual's time "
+          "(above 1: HyperDual is faster)")
+    print()
+    print_table(header, rows)
+    return ratios
+
+
+# --- (b) derivative of order k: Taylor mode vs nested duals ---------------------------------
+def composite(x):
+    return np.exp(np.sin(x)) / (1.0 + x * x)
+
+
+def taylor_derivative(k):
+    return lambda: float(composite(ad.Taylor.variable(X_TAYLOR, k)).derivatives()[..., k])
+
+
+def nested_derivative(k):
+    def nest(f, j):
+        return f if j == 0 else nest(lambda t, g=f: ad.derivative(g, t), j - 1)
+    g = nest(composite, k)
+    return lambda: g(X_TAYLOR)
+
+
+def cauchy_derivative(f, x, k, r=0.6, n=512):
+    """An independent reference: the Cauchy integral formula on a circle (complex numpy)."""
+    theta = 2 * np.pi * np.arange(n) / n
+    c = np.fft.fft(f(x + r * np.exp(1j * theta))) / n
+    return float((c[k] / r ** k).real * np.prod(np.arange(1, k + 1, dtype=float)))
+
+
+def bench_orders():
+    rows, times = [], {}
+    for k in ORDERS:
+        taylor, nested = taylor_derivative(k), nested_derivative(k)
+        want = cauchy_derivative(composite, X_TAYLOR, k)
+        check(f"Taylor derivative of order {k}", taylor(), want, rtol=1e-10, atol=0)
+        check(f"nested derivative of order {k}", nested(), want, rtol=1e-10, atol=0)
+        if k >= 3:
+            check(f"derivative(order={k})", ad.derivative(composite, X_TAYLOR, order=k), want,
+                  rtol=1e-10, atol=0)
+        samples = measure({"taylor": taylor, "nested": nested})
+        times[k] = (median_time(samples, "taylor"), median_time(samples, "nested"))
+        rows.append([str(k), fmt_time(times[k][0]), fmt_time(times[k][1]),
+                     fmt_ratio(median_ratio(samples, "nested", "taylor"))])
+    k0 = min(ORDERS)
+    for row, k in zip(rows, ORDERS):
+        row.insert(2, fmt_ratio(times[k][0] / times[k0][0]))
+        row.append(fmt_ratio(times[k][1] / times[k0][1]))
+    print(f"(b) derivative(f, x, order=k) of exp(sin(x))/(1+x²) at x = {X_TAYLOR}: Taylor mode "
+          "vs k nested duals")
+    print()
+    print_table(["k", "Taylor", f"Taylor t(k)/t({k0})", "nested duals",
+                 "nested / Taylor", f"nested t(k)/t({k0})"], rows)
+    return times
+
+
+def main():
+    print("dualad second-order benchmarks" + (" (--quick: numbers are not meaningful)"
+                                              if QUICK else ""))
+    versions = [f"python {platform.python_version()}", f"numpy {np.__version__}",
+                f"dualad {ad.__version__}"]
+    if "jax" in PEERS:
+        versions.append(f"jax {PEERS['jax'][0].__version__}")
+    if "torch" in PEERS:
+        versions.append(f"torch {PEERS['torch'][0].__version__}")
+    print(", ".join(versions) + f"; pinned to core {CORE}, one thread; "
+          f"{REPEATS} interleaved repeats of >= {MIN_TIME:g} s, medians")
+    for note in PEER_NOTES:
+        print(note)
+    print()
+    ratios = bench_hessians()
+    print()
+    times = bench_orders()
+    print()
+    print("correctness: ok (every Hessian against its closed form and the other contenders, "
+          "every derivative against the Cauchy integral formula)")
+    if not QUICK:
+        print()
+        for n in SIZES:
+            r = ratios.get((PROBLEMS[0], n, "nested"))
+            print(f"nested / HyperDual, chained Rosenbrock, n = {n}: {fmt_ratio(r)}")
+        kmax = max(ORDERS)
+        print(f"order {kmax}: Taylor {fmt_time(times[kmax][0])}, nested duals "
+              f"{fmt_time(times[kmax][1])}")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except CorrectnessError as err:
+        print(f"correctness: FAILED: {err}")
+        sys.exit(1)

@@ -1,0 +1,312 @@
+"""Training with forward-mode gradients: exact (chunked) and forward gradients.
+
+A loss is a function ``loss(params, *batch)`` of a parameter pytree (a list, tuple or dict of
+float arrays) returning a scalar; it is ordinary numpy code. Two ways to get its gradient:
+
+- ``exact_grad``: the true gradient by chunked forward mode, one direction per parameter
+  (``chunk_size`` directions per pass) — for small and medium models.
+- ``forward_grad``: the forward gradient of Baydin et al. 2022 ("Gradients without
+  Backpropagation"): ``g = (1/K) sum_k (grad L . v_k) v_k`` for K standard-normal tangents
+  ``v_k``, an unbiased estimate of the gradient from one jvp with K directions — for larger
+  models.
+
+``step(loss, params, optimizer, *batch)`` computes one of them and applies the optimizer
+(``dualad.optim``) in place; ``fit`` loops over epochs and mini-batches with a progress bar
+(tqdm when installed, else one plain line per epoch) and saves a loss-curve PNG when
+matplotlib is installed.
+
+``MLP`` is a dense ReLU network with a softmax cross-entropy loss whose exact gradient uses the
+layers' structure: the tangent of ``z = h W + b`` along the direction ``W_ij`` is ``h_i e_j``,
+so instead of one direction per weight (2410 for a 64-32-10 network) only one direction per
+pre-activation unit travels (42), seeded at each layer's ``z`` and pushed forward through the
+rest of the network in one GEMM per layer; then ``dL/dW_ij = sum_batch h_i (dL/dz_j)``.
+
+>>> import numpy as np
+>>> from dualad import optim
+>>> X, Y = np.array([1.0, 2.0, 3.0]), np.array([2.0, 4.0, 6.0])
+>>> loss = lambda p, x, y: np.sum((y - p["a"] * x) ** 2)
+>>> params = {"a": np.array(0.0)}
+>>> value, grads = exact_grad(loss, params, X, Y)
+>>> value, float(grads["a"])
+(56.0, -56.0)
+"""
+import sys
+import time
+
+import numpy as np
+
+from ._pytree import flatten, leaves
+from .api import jvp_many
+
+__all__ = ["exact_grad", "forward_grad", "step", "fit", "History", "MLP"]
+
+
+def _leaf_arrays(params):
+    out = leaves(params)
+    for p in out:
+        if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
+            raise TypeError("dualad: parameters must be float ndarrays (in a list, tuple or "
+                            f"dict), got {type(p).__name__}")
+    return out
+
+
+def exact_grad(loss, params, *batch, chunk_size=None):
+    """``(loss value, gradient pytree)`` by forward mode, ``chunk_size`` parameters a pass.
+
+    Each pass seeds the identity block of its chunk; parameters outside the chunk stay
+    plain arrays (constants cost nothing).
+    """
+    _leaf_arrays(params)
+    vector, unflatten = flatten(params)
+    size = vector.size
+    chunk = size if chunk_size is None else int(chunk_size)
+    if chunk < 1:
+        raise ValueError(f"dualad: chunk_size must be a positive integer, got {chunk_size!r}")
+    grad = np.empty(size, dtype=vector.dtype)
+    value = None
+    for start in range(0, size, chunk):
+        k = min(chunk, size - start)
+        seed = np.zeros((size, k), dtype=vector.dtype)
+        seed[np.arange(start, start + k), np.arange(k)] = 1.0
+        value, partials = jvp_many(lambda v: loss(unflatten(v), *batch), vector, seed)
+        if np.ndim(value) != 0:
+            raise ValueError(f"dualad: the loss must return a scalar, got shape "
+                             f"{np.shape(value)}")
+        grad[start:start + k] = partials
+    return float(value), unflatten(grad)
+
+
+def forward_grad(loss, params, *batch, k=1, rng=None):
+    """``(loss value, unbiased gradient estimate)`` from ``k`` random tangents (one jvp).
+
+    ``E[(grad . v) v] = grad`` for ``v ~ N(0, I)`` (Baydin et al. 2022); ``k`` directions
+    travel together and are averaged.
+    """
+    _leaf_arrays(params)
+    rng = np.random.default_rng(rng)
+    vector, unflatten = flatten(params)
+    tangents = rng.standard_normal((vector.size, k)).astype(vector.dtype)
+    value, partials = jvp_many(lambda v: loss(unflatten(v), *batch), vector, tangents)
+    estimate = tangents @ np.asarray(partials).reshape(k) / k
+    return float(value), unflatten(estimate.astype(vector.dtype))
+
+
+def step(loss, params, optimizer, *batch, method="exact", k=1, rng=None, chunk_size=None,
+         grad_fn=None):
+    """One training step: gradient by ``method`` ('exact' or 'forward'), optimizer update.
+
+    Updates ``params`` in place and returns the loss value before the update. ``grad_fn``
+    replaces the generic gradient (e.g. ``MLP.exact_grad``).
+    """
+    if grad_fn is not None:
+        value, grads = grad_fn(params, *batch)
+    elif method == "exact":
+        value, grads = exact_grad(loss, params, *batch, chunk_size=chunk_size)
+    elif method == "forward":
+        value, grads = forward_grad(loss, params, *batch, k=k, rng=rng)
+    else:
+        raise ValueError(f"dualad: method must be 'exact' or 'forward', got {method!r}")
+    optimizer.step(params, grads)
+    return value
+
+
+class History:
+    """Losses of a ``fit`` run: ``losses`` per step, ``epoch_losses`` (mean per epoch),
+    ``epoch_times`` (seconds), ``plot`` (the PNG written, or None)."""
+
+    def __init__(self):
+        self.losses, self.epoch_losses, self.epoch_times, self.plot = [], [], [], None
+
+    def __repr__(self):
+        last = f"{self.epoch_losses[-1]:.6g}" if self.epoch_losses else "-"
+        return f"History({len(self.epoch_losses)} epochs, {len(self.losses)} steps, last {last})"
+
+
+def _batches(n, batch_size, rng):
+    order = rng.permutation(n) if rng is not None else np.arange(n)
+    for start in range(0, n, batch_size):
+        yield order[start:start + batch_size]
+
+
+class _Progress:
+    """tqdm when installed and asked for, else one plain line per epoch (or nothing)."""
+
+    def __init__(self, total, enabled, desc):
+        self.bar, self.enabled = None, enabled
+        if enabled:
+            try:
+                from tqdm.auto import tqdm
+                self.bar = tqdm(total=total, desc=desc, leave=True, file=sys.stderr)
+            except ImportError:
+                pass
+
+    def update(self, epoch, epochs, loss, seconds):
+        if self.bar is not None:
+            self.bar.set_postfix(loss=f"{loss:.5g}")
+            self.bar.update(1)
+        elif self.enabled:
+            print(f"epoch {epoch}/{epochs}: loss {loss:.6g} ({seconds:.2f} s)",
+                  file=sys.stderr)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def fit(loss, params, optimizer, data=(), epochs=1, batch_size=None, method="exact", k=1,
+        seed=0, grad_fn=None, chunk_size=None, progress=True, plot=None, callback=None):
+    """Train ``params`` in place; returns a ``History``.
+
+    ``data``: a tuple of arrays whose first axis indexes samples, sliced into shuffled
+    mini-batches of ``batch_size`` (the whole data set, unshuffled, when None) and passed to
+    ``loss(params, *batch)``. ``plot``: a PNG path for the loss curve (written only when
+    matplotlib is installed). ``callback(epoch, history)`` runs after every epoch.
+    """
+    data = tuple(np.asarray(d) for d in data)
+    n = len(data[0]) if data else 1
+    rng = np.random.default_rng(seed)
+    shuffle = batch_size is not None
+    batch_size = batch_size or n
+    history = History()
+    bar = _Progress(epochs, progress, method)
+    try:
+        for epoch in range(1, epochs + 1):
+            t0 = time.perf_counter()
+            epoch_losses = []
+            for idx in _batches(n, batch_size, rng if shuffle else None):
+                batch = tuple(d[idx] for d in data)
+                value = step(loss, params, optimizer, *batch, method=method, k=k, rng=rng,
+                             chunk_size=chunk_size, grad_fn=grad_fn)
+                history.losses.append(value)
+                epoch_losses.append(value)
+            history.epoch_times.append(time.perf_counter() - t0)
+            history.epoch_losses.append(float(np.mean(epoch_losses)))
+            bar.update(epoch, epochs, history.epoch_losses[-1], history.epoch_times[-1])
+            if callback is not None:
+                callback(epoch, history)
+    finally:
+        bar.close()
+    if plot is not None:
+        history.plot = save_loss_curve(history, plot)
+    return history
+
+
+def save_loss_curve(history, path, title="training loss"):
+    """Write the loss curve to ``path`` (PNG); returns the path, or None without matplotlib."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(np.arange(1, len(history.losses) + 1), history.losses, lw=1)
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.set_title(title)
+    if min(history.losses) > 0 and max(history.losses) / min(history.losses) > 50:
+        ax.set_yscale("log")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return str(path)
+
+
+# --- a dense ReLU network with softmax cross-entropy ---------------------------------------
+class MLP:
+    """Dense layers with ReLU between them and a softmax cross-entropy loss.
+
+    ``params`` is a list ``[W1, b1, W2, b2, ...]``; ``loss(params, X, labels)`` is the mean
+    cross-entropy (plain numpy code, so every dualad helper applies to it);
+    ``exact_grad(params, X, labels)`` is its exact gradient by structured forward mode.
+    """
+
+    def __init__(self, sizes, dtype=np.float64):
+        if len(sizes) < 2:
+            raise ValueError("dualad: an MLP needs at least an input and an output size")
+        self.sizes, self.dtype = tuple(int(s) for s in sizes), np.dtype(dtype)
+
+    def init(self, seed=0):
+        """He-initialized weights and zero biases."""
+        rng = np.random.default_rng(seed)
+        params = []
+        for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:]):
+            params.append((rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in))
+                          .astype(self.dtype))
+            params.append(np.zeros(fan_out, dtype=self.dtype))
+        return params
+
+    @property
+    def n_params(self):
+        return sum(a * b + b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
+
+    @staticmethod
+    def logits(params, X):
+        h = X
+        for layer in range(0, len(params) - 2, 2):
+            h = np.maximum(h @ params[layer] + params[layer + 1], 0.0)
+        return h @ params[-2] + params[-1]
+
+    @classmethod
+    def loss(cls, params, X, labels):
+        return np.mean(cls._ce_rows(cls.logits(params, X), labels))
+
+    def predict(self, params, X):
+        return np.argmax(self.logits(params, X), axis=1)
+
+    def accuracy(self, params, X, labels):
+        return float(np.mean(self.predict(params, X) == labels))
+
+    def exact_grad(self, params, X, labels):
+        """``(loss, gradient)`` exactly, by forward mode seeded at each layer's output.
+
+        For layer l, the directions are the unit vectors of its pre-activation ``z_l``
+        (one per unit), pushed through the rest of the network as duals — one GEMM per
+        layer for all of them — giving ``G_l = dL/dz_l`` (batch x units). The chain rule for
+        ``z_l = h W_l + b_l`` along ``W_l[i, j]`` (tangent ``h_i e_j``) then gives
+        ``dL/dW_l = h^T G_l`` and ``dL/db_l = sum_batch G_l``.
+        """
+        n_layers = len(params) // 2
+        hs, zs = [np.asarray(X, dtype=params[0].dtype)], []
+        for layer in range(n_layers):
+            z = hs[-1] @ params[2 * layer] + params[2 * layer + 1]
+            zs.append(z)
+            if layer < n_layers - 1:
+                hs.append(np.maximum(z, 0.0))
+        value = None
+        grads = [None] * len(params)
+        for layer in range(n_layers):
+            rest = params[2 * layer + 2:]
+            relu = layer < n_layers - 1
+
+            def tail(z, rest=rest, relu=relu):
+                h = np.maximum(z, 0.0) if relu else z
+                for j in range(0, len(rest), 2):
+                    h = h @ rest[j] + rest[j + 1]
+                    if j + 2 < len(rest):
+                        h = np.maximum(h, 0.0)
+                return self._ce_rows(h, labels)
+            G, value = self._grad_at(tail, zs[layer])
+            grads[2 * layer] = hs[layer].T @ G
+            grads[2 * layer + 1] = G.sum(axis=0)
+        return value, grads
+
+    @staticmethod
+    def _ce_rows(z, labels):
+        """Cross-entropy of each row (sample) of the logits ``z``."""
+        zv = z.value if hasattr(z, "value") else z
+        z = z - np.max(zv, axis=1, keepdims=True)
+        return np.log(np.sum(np.exp(z), axis=1)) - z[np.arange(len(labels)), labels]
+
+    @staticmethod
+    def _grad_at(tail, z):
+        """``(dL/dz, L)`` for ``L = mean(tail(z))``, one direction per unit of ``z``.
+
+        Row b of ``tail(z)`` depends on row b of ``z`` only, so the unit vector e_j is
+        seeded in every row at once: the row-b partials along it are ``d tail_b / dz_bj``.
+        """
+        batch, units = z.shape
+        seed = np.ascontiguousarray(np.broadcast_to(np.eye(units, dtype=z.dtype),
+                                                    (batch, units, units)))
+        rows, partials = jvp_many(tail, z, seed)
+        return partials / batch, float(np.mean(rows))

@@ -1,0 +1,201 @@
+"""dualad.train and dualad.optim: exact and forward gradients, the tutorials, the digits MLP."""
+import builtins
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import dualad as ad
+from dualad import optim, train
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_example(name, *args):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONIOENCODING"] = "utf-8"
+    proc = subprocess.run([sys.executable, str(ROOT / "examples" / name), *args], cwd=ROOT,
+                          env=env, capture_output=True, text=True, encoding="utf-8",
+                          timeout=300)
+    assert proc.returncode == 0, f"{name} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+def computed(out):
+    """{label: the 'dualad:' line} of an example's output."""
+    got, label = {}, None
+    for line in out.splitlines():
+        if line and not line.startswith(" "):
+            label = line.strip()
+        elif line.strip().startswith("dualad:"):
+            got[label] = line.split(":", 1)[1].strip()
+    return got
+
+
+def numbers(text):
+    return [float(t) for t in text.split("(")[0].strip().strip("[]").split(",")]
+
+
+def test_tutorials_reproduce_to_float32_precision():
+    got = computed(run_example("training_tutorials.py", "--quick"))
+    f32 = dict(rel=3e-7 * 8, abs=1e-7)  # a few float32 ulps
+    assert numbers(got["linear regression by hand: a, b after one step"]) == pytest.approx(
+        [0.1169, 0.02392], **f32)
+    assert numbers(got["linear regression by hand: losses of the next five steps"]) == \
+        pytest.approx([8.134604, 4.186867, 2.8102624, 2.330071, 2.1624107], **f32)
+    assert numbers(got["linear regression by hand: a, b at the end"]) == pytest.approx(
+        [0.2729075, 0.05813503], **f32)
+    assert numbers(got["dense layer + Adam(0.07): losses of five steps"]) == pytest.approx(
+        [19.457, 10.9911995, 5.402389, 2.5634406, 2.0542033], **f32)
+    assert numbers(got["(3a + b - 10)^2 at a = 1, b = 2: gradient"]) == [-30.0, -10.0]
+    b, w_size, w_rooms = numbers(got["house prices: intercept, per 100 m², per room"])
+    # the generating model is 50 + 120 size + 15 rooms (+ noise): least squares is close
+    assert (b, w_size, w_rooms) == pytest.approx((50.85319, 119.14386, 15.01524), rel=1e-4)
+
+
+def test_pytorch_lesson_gradient_is_exact():
+    assert ad.gradient(lambda v: (v[0] * 3 + v[1] - 10) ** 2, [1.0, 2.0]).tolist() == \
+        [-30.0, -10.0]
+    loss = lambda p: (p["a"] * 3 + p["b"] - 10) ** 2  # noqa: E731
+    value, g = train.exact_grad(loss, {"a": np.array(1.0), "b": np.array(2.0)})
+    assert value == 25.0 and float(g["a"]) == -30.0 and float(g["b"]) == -10.0
+
+
+def _toy():
+    rng = np.random.default_rng(3)
+    params = [rng.standard_normal((3, 4)), rng.standard_normal(4), rng.standard_normal(())]
+    X = rng.standard_normal((5, 3))
+
+    def loss(p, x):
+        return np.sum(np.tanh(x @ p[0] + p[1]) ** 2) * p[2]
+    return params, X, loss
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 5, 100])
+def test_exact_grad_matches_gradient(chunk):
+    params, X, loss = _toy()
+    value, g = train.exact_grad(loss, params, X, chunk_size=chunk)
+    vec = np.concatenate([p.ravel() for p in params])
+    sizes = np.cumsum([0] + [p.size for p in params])
+
+    def flat_loss(v):
+        ps = [v[a:b].reshape(p.shape) for p, a, b in zip(params, sizes[:-1], sizes[1:])]
+        return loss(ps, X)
+    want = ad.gradient(flat_loss, vec)
+    assert value == pytest.approx(loss(params, X), rel=1e-14)
+    assert np.concatenate([np.ravel(a) for a in g]) == pytest.approx(want, rel=1e-13)
+    assert [np.shape(a) for a in g] == [p.shape for p in params]
+
+
+def test_forward_grad_is_unbiased():
+    params, X, loss = _toy()
+    _, exact = train.exact_grad(loss, params, X)
+    exact = np.concatenate([np.ravel(a) for a in exact])
+    _, est = train.forward_grad(loss, params, X, k=20000, rng=0)
+    est = np.concatenate([np.ravel(a) for a in est])
+    # E[(g.v) v] = g; with K samples the error is about |g| / sqrt(K) per entry
+    assert np.max(np.abs(est - exact)) < 5 * np.linalg.norm(exact) / np.sqrt(20000)
+    # one tangent: (g.v) v exactly
+    rng = np.random.default_rng(5)
+    v = rng.standard_normal((exact.size, 1))
+    _, one = train.forward_grad(loss, params, X, k=1, rng=5)
+    one = np.concatenate([np.ravel(a) for a in one])
+    assert one == pytest.approx(v[:, 0] * (exact @ v[:, 0]), rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("sizes", [(6, 5, 3), (4, 7, 5, 3)])
+def test_mlp_structured_gradient_equals_generic_forward_mode(sizes):
+    model = train.MLP(sizes)
+    params = model.init(seed=1)
+    for i in range(1, len(params), 2):
+        params[i] += 0.1  # nonzero biases
+    rng = np.random.default_rng(2)
+    X, y = rng.standard_normal((9, sizes[0])), rng.integers(0, sizes[-1], 9)
+    value, g = model.exact_grad(params, X, y)
+    want_value, want = train.exact_grad(train.MLP.loss, params, X, y)
+    assert value == pytest.approx(want_value, rel=1e-14)
+    for a, b in zip(g, want):
+        assert a == pytest.approx(b, rel=1e-11, abs=1e-14)
+    assert model.n_params == sum(p.size for p in params)
+
+
+def test_fit_without_tqdm_or_matplotlib(monkeypatch, tmp_path, capsys):
+    real_import = builtins.__import__
+
+    def no_extras(name, *args, **kw):
+        if name.split(".")[0] in ("tqdm", "matplotlib"):
+            raise ImportError(f"no {name}")
+        return real_import(name, *args, **kw)
+    monkeypatch.setattr(builtins, "__import__", no_extras)
+    params = {"w": np.zeros(2)}
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    y = np.array([1.0, -1.0, 0.0])
+    hist = train.fit(lambda p, x, t: np.mean((x @ p["w"] - t) ** 2), params, optim.SGD(0.5),
+                     data=(X, y), epochs=30, plot=tmp_path / "loss.png")
+    assert hist.plot is None and not (tmp_path / "loss.png").exists()
+    assert "epoch 30/30: loss" in capsys.readouterr().err  # the plain progress line
+    assert params["w"] == pytest.approx([1.0, -1.0], abs=1e-3)
+    assert len(hist.losses) == 30 and hist.epoch_losses[-1] < 1e-5
+
+
+def test_fit_writes_a_png_with_matplotlib(tmp_path):
+    pytest.importorskip("matplotlib")
+    params = [np.zeros(1)]
+    hist = train.fit(lambda p: np.sum((p[0] - 3.0) ** 2), params, optim.Adam(0.3), epochs=20,
+                     progress=False, plot=tmp_path / "loss.png")
+    assert hist.plot and (tmp_path / "loss.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_forward_method_and_errors():
+    params = [np.array([2.0])]
+    hist = train.fit(lambda p: np.sum(p[0] ** 2), params, optim.SGD(0.05), epochs=200,
+                     method="forward", k=4, progress=False)
+    assert abs(params[0][0]) < 1e-3 and hist.losses[0] == 4.0
+    with pytest.raises(ValueError, match="method"):
+        train.step(lambda p: np.sum(p[0]), params, optim.SGD(0.1), method="backward")
+    with pytest.raises(TypeError, match="float ndarrays"):
+        train.exact_grad(lambda p: p[0], [[1, 2]])
+
+
+# --- optimizers: Keras formulas written out ------------------------------------------------
+def test_sgd_momentum_and_nesterov_follow_keras():
+    g = np.array([0.5, -1.0])
+    for nesterov in (False, True):
+        p, m, opt = np.array([1.0, 2.0]), np.zeros(2), optim.SGD(0.1, 0.9, nesterov)
+        want = p.copy()
+        for _ in range(3):
+            m = 0.9 * m - 0.1 * g
+            want = want + (0.9 * m - 0.1 * g if nesterov else m)
+            opt.step([p], [g])
+        assert p == pytest.approx(want, rel=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_keras_formula_and_dtype(dtype):
+    p = np.array([1.0, -2.0], dtype=dtype)
+    opt = optim.Adam(0.1)
+    m = v = np.zeros(2)
+    want = p.astype(np.float64)
+    for t in range(1, 4):
+        g = np.array([0.3, -0.7]) * t
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        alpha = 0.1 * np.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
+        want = want - alpha * m / (np.sqrt(v) + 1e-7)
+        opt.step({"w": p}, {"w": g})
+    assert p.dtype == dtype
+    assert p == pytest.approx(want, rel=1e-6 if dtype == np.float32 else 1e-14)
+
+
+# --- the digits classifier ------------------------------------------------------------------
+def test_digits_mlp_reaches_97_percent():
+    pytest.importorskip("sklearn")
+    got = computed(run_example("digits_mlp.py"))
+    exact = got["digits MLP 64-32-10, exact forward-mode gradients + Adam: test accuracy"]
+    assert float(exact.split()[0]) >= 0.97, exact
+    fg = got["digits MLP, forward gradients (K = 8 tangents per step) + Adam: test accuracy"]
+    assert 0.5 < float(fg.split()[0]) <= 1.0 and "ms per step" in fg
