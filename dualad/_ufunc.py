@@ -54,8 +54,8 @@ def _operand(a):
         if isinstance(a, np.ndarray) and a.dtype.kind == "c":
             raise TypeError("dualad: complex arrays are not supported with DualNumber")
         return a
-    if isinstance(a, numbers.Number):
-        if isinstance(a, numbers.Complex) and not isinstance(a, numbers.Real):
+    if isinstance(a, (numbers.Number, np.generic)):  # np.bool_ is not a numbers.Number
+        if np.iscomplexobj(a):
             raise TypeError("dualad: complex numbers are not supported with DualNumber")
         return a  # python scalars stay weakly typed (float32 duals stay float32)
     if isinstance(a, (list, tuple)):

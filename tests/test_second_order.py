@@ -582,9 +582,6 @@ def test_vector_hessian_inside_a_vector_hessian():
     assert np.allclose(ad.hessian(g, x), (4 + 4 * n) * np.eye(n), rtol=1e-13, atol=1e-12)
 
 
-@pytest.mark.xfail(raises=TypeError, strict=True,
-                   reason="core bug: the rule's derivative x >= y is a numpy bool scalar and "
-                          "DualNumber * np.bool_ returns NotImplemented (_ufunc._operand)")
 def test_second_derivative_of_maximum_of_a_nonlinear_argument():
     assert ad.derivative(lambda x: np.maximum(x * x, 0.5), 1.0, order=2) == 2.0
 

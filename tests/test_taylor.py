@@ -116,12 +116,7 @@ def _point(ufunc):
 
 
 ORDER = 4
-# nested duals fail on these: the rule's derivative is a numpy bool scalar (x >= y), and
-# DualNumber * np.bool_ returns NotImplemented (dualad/_ufunc.py: _operand) -- a core bug
-_BOOL_DERIVATIVE = {np.maximum, np.minimum, np.fmax, np.fmin}
-GENERIC_CASES = [pytest.param(f, id=NAMES[f], marks=pytest.mark.xfail(
-    raises=TypeError, strict=True, reason="nested duals: DualNumber * np.bool_"))
-    if f in _BOOL_DERIVATIVE else pytest.param(f, id=NAMES[f]) for f in RULES]
+GENERIC_CASES = [pytest.param(f, id=NAMES[f]) for f in RULES]
 
 
 @pytest.mark.parametrize("ufunc", GENERIC_CASES)
