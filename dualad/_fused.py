@@ -264,7 +264,7 @@ def _calibrate(ufunc, rule):
         except ValueError as err:
             FALLBACK[name] = str(err)
             return "numpy"
-        except TypeError as err:  # ldexp: numpy takes no float64 exponent
+        except TypeError:  # ldexp: numpy takes no float64 exponent
             FALLBACK[name] = "numpy refuses float64 for its integer argument"
             return "numpy"
         if not ok:
@@ -354,7 +354,6 @@ def _run(ufunc, rule, values, partials, fuse_value):
                 return None
             n = p.shape[-1]
     m = int(np.prod(shape, dtype=np.int64))
-    guard = not rule.bounded
     if fuse_value:
         ans = np.empty(shape, dtype=np.float64)
     else:

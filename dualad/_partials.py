@@ -163,3 +163,29 @@ def zeros_partials(value, n, like=None):
     """Zero partials for ``value`` with ``n`` directions (dtype of ``like`` or of value)."""
     base = primal(value if like is None else like)
     return np.zeros(np.shape(value) + (n,), dtype=np.result_type(base))
+
+
+def through_stacked(func, args, kwargs, kind, to_parts, from_parts):
+    """Run ``func`` (linear in its array arguments) on numbers of type ``kind`` whose non-value
+    parts transform like partials (HyperDual's gradient and Hessian parts, Taylor's higher
+    coefficients): each such leaf travels as a dual of a fresh tag with those parts stacked
+    on the direction axis. ``to_parts(leaf) -> (value, stacked)``;
+    ``from_parts(value, stacked)`` rebuilds a result.
+    """
+    from ._tags import new_tag
+    tag = new_tag()
+
+    def to_dual(a):
+        if isinstance(a, kind):
+            return make(*to_parts(a), tag)
+        if isinstance(a, (list, tuple)):
+            return type(a)(to_dual(b) for b in a)
+        return a
+
+    def back(d):
+        if isinstance(d, (list, tuple)):
+            return type(d)(back(e) for e in d)
+        if isinstance(d, DualNumber) and d._tag == tag:
+            return from_parts(d.value, d.partials)
+        return d
+    return back(func(*[to_dual(a) for a in args], **{k: to_dual(v) for k, v in kwargs.items()}))

@@ -194,7 +194,11 @@ def jacobian(f: Callable[..., Any], x: Any, *args: Any, chunk_size: Optional[int
     """
     if args or argnums != 0 or is_tree(x):
         return _over_arguments(jacobian, f, (x,) + args, argnums, chunk_size=chunk_size)
-    x = _as_input(x)
+    return _value_and_jacobian(f, _as_input(x), chunk_size)[1]
+
+
+def _value_and_jacobian(f, x, chunk_size=None):
+    """``(f(x), Jacobian)`` with the directions in chunks of a memory budget."""
     shape, size = np.shape(x), int(np.prod(np.shape(x), dtype=np.int64))
     dtype = np.result_type(primal(x), np.float32)
     if chunk_size is None:
@@ -210,7 +214,7 @@ def jacobian(f: Callable[..., Any], x: Any, *args: Any, chunk_size: Optional[int
         out_shape = np.shape(value)
         blocks.append(partials)
     jac = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=-1)
-    return np.reshape(jac, out_shape + shape)
+    return value, np.reshape(jac, out_shape + shape)
 
 
 def gradient(f: Callable[..., Any], x: Any, *args: Any,
@@ -348,14 +352,11 @@ def value_and_grad(f: Callable[..., Any], x: Any, *args: Any,
     """
     if args or argnums != 0 or is_tree(x):
         return _over_arguments(value_and_grad, f, (x,) + args, argnums)
-    x = _as_input(x)
-    size = int(np.prod(np.shape(x), dtype=np.int64))
-    dtype = np.result_type(primal(x), np.float32)
-    value, partials = jvp_many(f, x, np.eye(size, dtype=dtype).reshape(np.shape(x) + (size,)))
+    value, jac = _value_and_jacobian(f, _as_input(x))
     if np.ndim(value) != 0:
         raise ValueError(f"dualad: value_and_grad needs a scalar-valued function; f returned "
                          f"shape {np.shape(value)} (use jacobian)")
-    return _plain(value), np.reshape(partials, np.shape(x))
+    return _plain(value), _plain(jac)
 
 
 def _over_arguments(helper, f, all_args, argnums, **kwargs):

@@ -19,7 +19,7 @@ import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from . import _functions, _ufunc, kernels
-from ._partials import primal
+from ._partials import primal, through_stacked
 from ._rules import RULES
 from ._tags import new_tag
 from .dual import DualNumber, _partials_index, _plain_index, make
@@ -276,29 +276,13 @@ def _result(value, g, h):
 
 # --- linear functions: gradient and Hessian parts travel as one stacked partials axis ----
 def _as_stacked(func, args, kwargs):
-    tag = new_tag()
-    leaves = [a for a in _walk((args, kwargs)) if isinstance(a, HyperDual)]
-    n = leaves[0].n_directions
-    with_hess = any(a._hess is not None for a in leaves)
-
-    def to_dual(a):
-        if isinstance(a, HyperDual):
-            stacked = np.concatenate([a.grad, a.hess], axis=-1) if with_hess else a.grad
-            return make(a.value, stacked, tag)
-        if isinstance(a, (list, tuple)):
-            return type(a)(to_dual(b) for b in a)
-        return a
-
-    out = func(*[to_dual(a) for a in args], **{k: to_dual(v) for k, v in kwargs.items()})
-
-    def back(d):
-        if isinstance(d, (list, tuple)):
-            return type(d)(back(e) for e in d)
-        if isinstance(d, DualNumber) and d._tag == tag:
-            return HyperDual._new(d.value, d.partials[..., :n],
-                                  d.partials[..., n:] if with_hess else None)
-        return d
-    return back(out)
+    hyper = [a for a in _walk((args, kwargs)) if isinstance(a, HyperDual)]
+    n = hyper[0].n_directions
+    with_hess = any(a._hess is not None for a in hyper)  # zero Hessian parts stay unmade
+    return through_stacked(
+        func, args, kwargs, HyperDual,
+        lambda a: (a.value, np.concatenate([a.grad, a.hess], axis=-1) if with_hess else a.grad),
+        lambda v, p: HyperDual._new(v, p[..., :n], p[..., n:] if with_hess else None))
 
 
 def _walk(obj):

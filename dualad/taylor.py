@@ -16,9 +16,9 @@ import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from . import _functions, _ufunc
+from ._partials import through_stacked
 from ._rules import RULES
-from ._tags import new_tag
-from .dual import DualNumber, _partials_index, _plain_index, make
+from .dual import DualNumber, _partials_index, _plain_index
 
 
 class TaylorUnsupported(TypeError):
@@ -377,24 +377,9 @@ def _apply_rule(ufunc, rule, inputs):
 
 # --- linear functions: the coefficient axis travels as the partials of a dual -------------
 def _as_stacked(func, args, kwargs):
-    tag = new_tag()
-
-    def to_dual(a):
-        if isinstance(a, Taylor):
-            return make(a.coeffs[..., 0], a.coeffs[..., 1:], tag)
-        if isinstance(a, (list, tuple)):
-            return type(a)(to_dual(b) for b in a)
-        return a
-
-    out = func(*[to_dual(a) for a in args], **{k: to_dual(v) for k, v in kwargs.items()})
-
-    def back(d):
-        if isinstance(d, (list, tuple)):
-            return type(d)(back(e) for e in d)
-        if isinstance(d, DualNumber) and d._tag == tag:
-            return Taylor(np.concatenate([np.asarray(d.value)[..., None], d.partials], -1))
-        return d
-    return back(out)
+    return through_stacked(
+        func, args, kwargs, Taylor, lambda a: (a.coeffs[..., 0], a.coeffs[..., 1:]),
+        lambda v, p: Taylor(np.concatenate([np.asarray(v)[..., None], p], -1)))
 
 
 def _product(func, args, kwargs):

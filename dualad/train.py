@@ -36,7 +36,7 @@ import time
 import numpy as np
 
 from ._pytree import flatten, leaves
-from .api import jvp_many
+from .api import _value_and_jacobian, jvp_many
 
 __all__ = ["exact_grad", "forward_grad", "step", "fit", "History", "MLP"]
 
@@ -51,28 +51,14 @@ def _leaf_arrays(params):
 
 
 def exact_grad(loss, params, *batch, chunk_size=None):
-    """``(loss value, gradient pytree)`` by forward mode, ``chunk_size`` parameters a pass.
-
-    Each pass seeds the identity block of its chunk; parameters outside the chunk stay
-    plain arrays (constants cost nothing).
-    """
+    """``(loss value, gradient pytree)`` by forward mode, ``chunk_size`` parameters a pass
+    (from ``jacobian``'s memory budget when None)."""
     _leaf_arrays(params)
     vector, unflatten = flatten(params)
-    size = vector.size
-    chunk = size if chunk_size is None else int(chunk_size)
-    if chunk < 1:
-        raise ValueError(f"dualad: chunk_size must be a positive integer, got {chunk_size!r}")
-    grad = np.empty(size, dtype=vector.dtype)
-    value = None
-    for start in range(0, size, chunk):
-        k = min(chunk, size - start)
-        seed = np.zeros((size, k), dtype=vector.dtype)
-        seed[np.arange(start, start + k), np.arange(k)] = 1.0
-        value, partials = jvp_many(lambda v: loss(unflatten(v), *batch), vector, seed)
-        if np.ndim(value) != 0:
-            raise ValueError(f"dualad: the loss must return a scalar, got shape "
-                             f"{np.shape(value)}")
-        grad[start:start + k] = partials
+    value, grad = _value_and_jacobian(lambda v: loss(unflatten(v), *batch), vector,
+                                      chunk_size)
+    if np.ndim(value) != 0:
+        raise ValueError(f"dualad: the loss must return a scalar, got shape {np.shape(value)}")
     return float(value), unflatten(grad)
 
 

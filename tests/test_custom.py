@@ -12,7 +12,6 @@ import pytest
 import dualad as ad
 from dualad import _functions
 from dualad._rules import RULES
-from dualad.taylor import TaylorUnsupported
 
 from _oracles import assert_close, fd, fd_jacobian
 
