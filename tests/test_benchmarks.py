@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from _scripts import run_script  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "run.py"
@@ -17,13 +18,7 @@ _RATIO = r"[0-9.]+"
 
 
 def run_bench(*args):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env["PYTHONIOENCODING"] = "utf-8"  # µs
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, encoding="utf-8", timeout=600)
-    assert proc.returncode == 0, f"benchmark failed:\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout
+    return run_script(f"benchmarks/{SCRIPT.name}", "--quick", *args)
 
 
 def cells(line):

@@ -1,24 +1,17 @@
 """The drop-in recipes in examples/ against independently computed values."""
 import ast
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from _scripts import run_script  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(name):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    proc = subprocess.run([sys.executable, str(ROOT / "examples" / name)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
     out = {}
-    for line in proc.stdout.splitlines():
+    for line in run_script(f"examples/{name}", timeout=300).splitlines():
         key, _, value = line.partition(": ")
         out[key] = ast.literal_eval(value)
     return out

@@ -5,26 +5,18 @@ the examples' own "expected:" lines are not trusted, only the computed ones are 
 """
 import ast
 import math
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from _scripts import run_script  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 
 
 def run_example(name):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env["PYTHONIOENCODING"] = "utf-8"  # the examples print ε
-    proc = subprocess.run([sys.executable, str(EXAMPLES / name)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, encoding="utf-8", timeout=120)
-    assert proc.returncode == 0, f"{name} failed:\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout
+    return run_script(f"examples/{name}", timeout=120)
 
 
 def parse_blocks(text):

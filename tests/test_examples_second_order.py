@@ -5,26 +5,18 @@ and Hessian of the Rosenbrock function); the examples' own "expected:" lines are
 only the computed ones are parsed.
 """
 import ast
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _scripts import run_script  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 
 
 def run_example(name):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env["PYTHONIOENCODING"] = "utf-8"  # the examples print ², ∂
-    proc = subprocess.run([sys.executable, str(EXAMPLES / name)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, encoding="utf-8", timeout=120)
-    assert proc.returncode == 0, f"{name} failed:\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout
+    return run_script(f"examples/{name}", timeout=120)
 
 
 def computed_values(text):

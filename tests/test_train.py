@@ -1,8 +1,5 @@
 """dualad.train and dualad.optim: exact and forward gradients, the tutorials, the digits MLP."""
 import builtins
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,19 +7,13 @@ import pytest
 
 import dualad as ad
 from dualad import optim, train
+from _scripts import run_script  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_example(name, *args):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env["PYTHONIOENCODING"] = "utf-8"
-    proc = subprocess.run([sys.executable, str(ROOT / "examples" / name), *args], cwd=ROOT,
-                          env=env, capture_output=True, text=True, encoding="utf-8",
-                          timeout=300)
-    assert proc.returncode == 0, f"{name} failed:\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout
+    return run_script(f"examples/{name}", *args, timeout=300)
 
 
 def computed(out):

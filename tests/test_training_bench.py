@@ -2,21 +2,14 @@
 
 No timing is asserted; only that they run, check their results and print their tables.
 """
-import os
-import subprocess
-import sys
 from pathlib import Path
+from _scripts import run_script  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(script, *args):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--quick", *args],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, f"{script} failed:\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout
+    return run_script(f"benchmarks/{script}", "--quick", *args)
 
 
 def test_training_benchmark_quick():
