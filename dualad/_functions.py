@@ -68,10 +68,16 @@ def array_function(func, types, args, kwargs):
 
 
 def _qualname(func):
-    mod = getattr(func, "__module__", "numpy") or "numpy"
-    mod = "numpy" if mod.startswith("numpy") and mod.count(".") and "linalg" not in mod \
-        else mod.replace("numpy.linalg._linalg", "numpy.linalg")
-    return f"{mod}.{func.__name__}"
+    # the public path: numpy._core.fromnumeric.sum -> numpy.sum, numpy.fft._pocketfft.fft ->
+    # numpy.fft.fft, numpy.lib._function_base_impl.diff -> numpy.diff
+    public = []
+    for part in (getattr(func, "__module__", None) or "numpy").split("."):
+        if part.startswith("_"):
+            break
+        public.append(part)
+    if public == ["numpy", "lib"]:
+        public = ["numpy"]
+    return ".".join(public + [func.__name__])
 
 
 def _no_out(out, name):
