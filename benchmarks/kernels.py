@@ -9,26 +9,18 @@
 (c) first-call cost: calibration + compilation of one rule's kernels in a fresh process.
 One core, medians of interleaved repeats.
 """
-import argparse
 import os
-import statistics
 import subprocess
 import sys
-import time
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-             "NUMBA_NUM_THREADS"):
-    os.environ[_var] = "1"
-ap = argparse.ArgumentParser()
-ap.add_argument("--quick", action="store_true")
-ARGS = ap.parse_args()
-if hasattr(os, "sched_setaffinity"):
-    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]})
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # also under runpy.run_path
+# first, before numpy and numba: importing the harness sets every thread pool to one thread
+from _harness import ROOT, measure, print_table, setup  # noqa: E402
+
+ARGS = setup(__doc__, "quick")  # and pins to the last core
 
 import numpy as np  # noqa: E402
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir)
-sys.path.insert(0, ROOT)
 import dualad as ad  # noqa: E402
 from dualad import _fused  # noqa: E402
 from dualad.dual import make  # noqa: E402
@@ -38,23 +30,6 @@ REPEATS = 3 if ARGS.quick else 9
 
 def expr(x):
     return np.sin(x) * np.exp(-x * x) + np.sqrt(1.0 + x * x)
-
-
-def interleaved(contenders, number=1):
-    samples = {k: [] for k in contenders}
-    for fn in contenders.values():
-        fn()
-    for _ in range(REPEATS):
-        for k, fn in contenders.items():
-            t0 = time.perf_counter()
-            for _ in range(number):
-                fn()
-            samples[k].append((time.perf_counter() - t0) / number)
-    return samples
-
-
-def ratio(samples, a, b):
-    return statistics.median(x / y for x, y in zip(samples[a], samples[b]))
 
 
 def no_fusion():
@@ -72,10 +47,9 @@ def no_fusion():
 def bench_directions():
     print("(a) jvp_many of sin(x)*exp(-x*x) + sqrt(1 + x*x), ratio to numpy evaluating it")
     print()
-    print("| elements | directions | numpy | dualad fused | ratio | numpy path only | ratio |")
-    print("|---|---|---|---|---|---|---|")
-    rows = [(10**6, 1), (10**6, 8), (10**5, 64)] if not ARGS.quick else [(10**4, 1), (10**4, 8)]
-    for m, n in rows:
+    cases = [(10**6, 1), (10**6, 8), (10**5, 64)] if not ARGS.quick else [(10**4, 1), (10**4, 8)]
+    rows = []
+    for m, n in cases:
         rng = np.random.default_rng(0)
         x = rng.uniform(-3, 3, m)
         V = rng.standard_normal((m, n))
@@ -88,11 +62,12 @@ def bench_directions():
         with no_fusion():
             b = ad.jvp_many(expr, x, V)[1]
         assert np.array_equal(a, b), "fused and numpy paths differ"
-        s = interleaved({"numpy": lambda: expr(x), "fused": fused, "plain": plain})
-        med = {k: statistics.median(v) for k, v in s.items()}
-        print(f"| {m:,} | {n} | {med['numpy'] * 1e3:.3g} ms | {med['fused'] * 1e3:.3g} ms | "
-              f"{ratio(s, 'fused', 'numpy'):.2f} | {med['plain'] * 1e3:.3g} ms | "
-              f"{ratio(s, 'plain', 'numpy'):.2f} |")
+        t = measure({"numpy": lambda: expr(x), "fused": fused, "plain": plain}, REPEATS)
+        rows.append([f"{m:,}", n, f"{t.time('numpy') * 1e3:.3g} ms",
+                     f"{t.time('fused') * 1e3:.3g} ms", f"{t.ratio('fused', 'numpy'):.2f}",
+                     f"{t.time('plain') * 1e3:.3g} ms", f"{t.ratio('plain', 'numpy'):.2f}"])
+    print_table(["elements", "directions", "numpy", "dualad fused", "ratio", "numpy path only",
+                 "ratio"], rows, align=False)
     print()
 
 
@@ -100,8 +75,7 @@ def bench_threshold():
     print("(b) one dual op, fused kernel vs numpy path (time ratio; < 1: the kernel wins)")
     print()
     sizes = [256, 1024, 4096, 16384, 65536] if not ARGS.quick else [1024, 4096]
-    print("| op | " + " | ".join(f"{s:,}" for s in sizes) + " |")
-    print("|---|" + "---|" * len(sizes))
+    rows = []
     for name, op in (("sin", np.sin), ("multiply", lambda d: d * d[::-1].copy()),
                      ("exp", np.exp)):
         cells = []
@@ -115,10 +89,11 @@ def bench_threshold():
                 with no_fusion():
                     op(d)
             number = max(1, 200_000 // s)
-            smp = interleaved({"fused": f, "plain": g}, number)
+            t = measure({"fused": f, "plain": g}, REPEATS, number=number)
             _fused.MIN_SIZE = saved
-            cells.append(f"{ratio(smp, 'fused', 'plain'):.2f}")
-        print(f"| {name} | " + " | ".join(cells) + " |")
+            cells.append(f"{t.ratio('fused', 'plain'):.2f}")
+        rows.append([name] + cells)
+    print_table(["op"] + [f"{s:,}" for s in sizes], rows, align=False)
     print(f"\nMIN_SIZE in dualad/_fused.py: {_fused.MIN_SIZE}\n")
 
 
@@ -131,13 +106,13 @@ def bench_first_call():
     env = dict(os.environ, PYTHONPATH=ROOT)
     print("(c) first call in a fresh process (calibration + compilation), then the second")
     print()
-    print("| op | first call | second call |")
-    print("|---|---|---|")
+    rows = []
     for label, op in (("np.sin(dual)", "np.sin(d)"), ("dual * dual", "d * d[::-1].copy()"),
                       ("np.exp(dual)", "np.exp(d)")):
         out = subprocess.run([sys.executable, "-c", code.format(op=op)], env=env,
                              capture_output=True, text=True, check=True).stdout.split()
-        print(f"| {label} | {float(out[0]):.2f} s | {float(out[1]):.3f} ms |")
+        rows.append([label, f"{float(out[0]):.2f} s", f"{float(out[1]):.3f} ms"])
+    print_table(["op", "first call", "second call"], rows, align=False)
     print()
 
 

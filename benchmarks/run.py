@@ -18,52 +18,28 @@ A time is the median over repeats of the time per call; a ratio is the median ov
 the ratio within each repeat. Results are checked once against closed-form derivatives before
 anything is timed, so a fast but wrong result is never reported.
 """
-import argparse
 import os
 import sys
 
-# --- one core, one thread: before numpy, numba or jax are imported --------------------------
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-             "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS"):
-    os.environ[_var] = "1"
-_XLA_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + _XLA_ONE_THREAD).strip()
-os.environ.setdefault("JAX_PLATFORMS", "cpu")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # also under runpy.run_path
+# first, before numpy or jax: importing the harness sets every thread pool to one thread
+from _harness import (CorrectnessError, check, fmt_ratio, fmt_time, load_average,  # noqa: E402
+                      load_peers, measure, print_table, setup)
 
+ARGS = setup(__doc__, "quick", "core", "repeats", "min-time",  # and pins to one core
+             ("size", dict(type=int, default=None,
+                           help="number of elements in benchmark (a) (default 10**6)")),
+             "no-peers",
+             quick="smoke run: small (a), few short repeats (numbers are not meaningful)",
+             no_peers="do not import JAX or autograd even when installed")
 
-def _parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true",
-                   help="smoke run: small (a), few short repeats (numbers are not meaningful)")
-    p.add_argument("--core", type=int, default=None,
-                   help="CPU core to pin to (default: the last core this process may use)")
-    p.add_argument("--repeats", type=int, default=None, help="repeats per contender")
-    p.add_argument("--min-time", type=float, default=None,
-                   help="minimum seconds per repeat (sets the loop count)")
-    p.add_argument("--size", type=int, default=None,
-                   help="number of elements in benchmark (a) (default 10**6)")
-    p.add_argument("--no-peers", action="store_true",
-                   help="do not import JAX or autograd even when installed")
-    return p.parse_args(argv)
-
-
-ARGS = _parse_args(sys.argv[1:])
-_allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-CORE = ARGS.core if ARGS.core is not None else (_allowed[-1] if _allowed else None)
-if CORE is not None and hasattr(os, "sched_setaffinity"):
-    os.sched_setaffinity(0, {CORE})
-
-import gc  # noqa: E402
 import platform  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
 import dualad as ad  # noqa: E402
 
+CORE = ARGS.core
 QUICK = ARGS.quick
 REPEATS = ARGS.repeats or (3 if QUICK else 15)
 MIN_TIME = ARGS.min_time or (0.002 if QUICK else 0.2)
@@ -85,100 +61,9 @@ def _load_autograd():
     return autograd, anp
 
 
-PEERS, PEER_NOTES = {}, []
-for _name, _loader in (("jax", _load_jax), ("autograd", _load_autograd)):
-    if ARGS.no_peers:
-        PEER_NOTES.append(f"{_name}: skipped (--no-peers)")
-        continue
-    try:
-        PEERS[_name] = _loader()
-    except Exception as err:  # ImportError, or a broken install: skip the column, say why
-        PEER_NOTES.append(f"{_name}: not installed, its columns are skipped "
-                          f"({type(err).__name__}: {err}); pip install \"dualad[bench]\"")
-
-
-# --- timing --------------------------------------------------------------------------------
-def _loops(fn, min_time):
-    """Calls per repeat so that one repeat lasts at least ``min_time`` (timeit's autorange)."""
-    number = 1
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        elapsed = time.perf_counter() - t0
-        if elapsed >= min_time:
-            return number
-        # aim a little above min_time, at least doubling
-        guess = int(number * 1.2 * min_time / max(elapsed, 1e-9))
-        number = max(2 * number, min(guess, 100 * number))
-
-
-def measure(contenders):
-    """Time the contenders, their repeats interleaved; returns a ``Timings``."""
-    numbers = {name: _loops(fn, MIN_TIME) for name, fn in contenders.items()}
-    samples = {name: [] for name in contenders}
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for _ in range(REPEATS):
-            for name, fn in contenders.items():
-                number = numbers[name]
-                t0 = time.perf_counter()
-                for _ in range(number):
-                    fn()
-                samples[name].append((time.perf_counter() - t0) / number)
-            gc.collect()
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    return Timings(samples)
-
-
-class Timings:
-    """Per-repeat times of the contenders of one interleaved measurement."""
-
-    def __init__(self, samples):
-        self.samples = samples
-
-    def time(self, name):
-        """Median time per call."""
-        return statistics.median(self.samples[name])
-
-    def ratio(self, name, baseline):
-        """Median over repeats of (time of name) / (time of baseline) in the same repeat."""
-        return statistics.median(a / b for a, b in zip(self.samples[name],
-                                                        self.samples[baseline]))
-
-
-def fmt_time(t):
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
-        if t >= scale:
-            return f"{t / scale:.3g} {unit}"
-    return f"{t / 1e-9:.3g} ns"
-
-
-def fmt_ratio(r):
-    return f"{r:.2f}" if r < 100 else f"{r:.0f}"
-
-
-class CorrectnessError(AssertionError):
-    pass
-
-
-def check(name, got, want, rtol=1e-12, atol=1e-12):
-    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
-    if got.shape != want.shape or not np.allclose(got, want, rtol=rtol, atol=atol):
-        err = np.max(np.abs(got - want)) if got.shape == want.shape else "shape mismatch"
-        raise CorrectnessError(f"{name}: result differs from the closed form (max error {err})")
-
-
-def print_table(header, rows):
-    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
-    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
-    print(line(header))
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for row in rows:
-        print(line(row))
+_BENCH = 'pip install "dualad[bench]"'
+PEERS, PEER_NOTES = load_peers({"jax": (_load_jax, _BENCH),
+                                "autograd": (_load_autograd, _BENCH)}, ARGS.no_peers)
 
 
 # --- (a) jvp through an elementwise expression ---------------------------------------------
@@ -225,7 +110,7 @@ def bench_jvp():
         contenders["autograd"] = jvp_ag
         labels["autograd"] = "reference: autograd.make_jvp"
 
-    timings = measure(contenders)
+    timings = measure(contenders, REPEATS, MIN_TIME)
     print(f"(a) jvp of sin(x)*exp(-x*x) + sqrt(1 + x*x), {SIZE_A:,} float64 elements, "
           "one direction")
     print()
@@ -276,7 +161,7 @@ def bench_rosenbrock():
             check(f"autograd grad (n={n})", grad_ag(x), want, rtol=1e-11)
             contenders["autograd"] = lambda: grad_ag(x)
 
-        t = measure(contenders)
+        t = measure(contenders, REPEATS, MIN_TIME)
         row = [n, fmt_time(t.time("f")), fmt_time(t.time("dualad")),
                fmt_ratio(t.ratio("dualad", "f"))]
         for peer in ("jax", "autograd"):
@@ -310,9 +195,8 @@ def main():
             versions.append(f"{name} {_version(name)}")
     print(f"dualad benchmarks ({mode})")
     print(f"{', '.join(versions)}; {platform.machine()}")
-    load = ", ".join(f"{v:.2f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
     print(f"pinned to core {CORE}, 1 thread; {REPEATS} interleaved repeats of at least "
-          f"{MIN_TIME:g} s each, medians; load average {load}")
+          f"{MIN_TIME:g} s each, medians; load average {load_average()}")
     for note in PEER_NOTES:
         print(f"note: {note}")
     print()

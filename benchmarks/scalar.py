@@ -21,40 +21,24 @@ repeat lasts at least ``--min-time`` seconds; the repeats of all contenders are 
 time is the median over repeats, a ratio the median of the per-repeat ratios. Every contender's
 derivative is checked against the closed form before anything is timed.
 """
-import argparse
 import os
 import sys
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-             "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS"):
-    os.environ[_var] = "1"
-os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen="
-                           "false intra_op_parallelism_threads=1").strip()
-os.environ.setdefault("JAX_PLATFORMS", "cpu")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # also under runpy.run_path
+# first, before numpy or jax: importing the harness sets every thread pool to one thread
+from _harness import fmt_time, measure, print_table, setup  # noqa: E402
 
-_p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-_p.add_argument("--quick", action="store_true", help="smoke run (numbers are not meaningful)")
-_p.add_argument("--core", type=int, default=None, help="CPU core to pin to (default: the last)")
-_p.add_argument("--repeats", type=int, default=None, help="repeats per contender")
-_p.add_argument("--min-time", type=float, default=None, help="minimum seconds per repeat")
-_p.add_argument("--no-peers", action="store_true", help="do not import ad or jax")
-ARGS = _p.parse_args()
-_allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-CORE = ARGS.core if ARGS.core is not None else (_allowed[-1] if _allowed else None)
-if CORE is not None and hasattr(os, "sched_setaffinity"):
-    os.sched_setaffinity(0, {CORE})
+ARGS = setup(__doc__, "quick", "core", "repeats", "min-time", "no-peers",  # and pins one core
+             no_peers="do not import ad or jax")
 
-import gc  # noqa: E402
 import math  # noqa: E402
 import platform  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
 import dualad as ad  # noqa: E402
 
+CORE = ARGS.core
 REPEATS = ARGS.repeats or (3 if ARGS.quick else 21)
 MIN_TIME = ARGS.min_time or (0.002 if ARGS.quick else 0.1)
 X = 0.7
@@ -141,45 +125,6 @@ def check():
     return "passed (every contender equals the closed-form derivative to 1e-12)"
 
 
-# --- timing --------------------------------------------------------------------------------
-def loops(fn):
-    number = 1
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        elapsed = time.perf_counter() - t0
-        if elapsed >= MIN_TIME:
-            return number
-        number = max(2 * number, min(int(number * 1.2 * MIN_TIME / max(elapsed, 1e-9)),
-                                     100 * number))
-
-
-def measure():
-    numbers = {name: loops(fn) for name, fn in CONTENDERS.items()}
-    samples = {name: [] for name in CONTENDERS}
-    gc.disable()
-    try:
-        for _ in range(REPEATS):
-            for name, fn in CONTENDERS.items():
-                n = numbers[name]
-                t0 = time.perf_counter()
-                for _ in range(n):
-                    fn()
-                samples[name].append((time.perf_counter() - t0) / n)
-            gc.collect()
-    finally:
-        gc.enable()
-    return samples
-
-
-def fmt_time(t):
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
-        if t >= scale:
-            return f"{t / scale:.3g} {unit}"
-    return f"{t / 1e-9:.3g} ns"
-
-
 def main():
     print("dualad scalar benchmark" + (" (--quick: numbers are not meaningful)"
                                        if ARGS.quick else ""))
@@ -192,16 +137,14 @@ def main():
     print(f"correctness: {status}")
     if not status.startswith("passed"):
         return 1
-    samples = measure()
-    base = samples["plain floats (math)"]
+    samples = measure(CONTENDERS, REPEATS, MIN_TIME)
     print()
     print("derivative of a 20-operation pure-Python function at x = 0.7")
     print()
-    print("| contender | time per call | × plain floats |")
-    print("|---|---|---|")
-    for name, times in samples.items():
-        ratio = statistics.median(t / b for t, b in zip(times, base))
-        print(f"| {name} | {fmt_time(statistics.median(times))} | {ratio:.1f} |")
+    print_table(["contender", "time per call", "× plain floats"],
+                [[name, fmt_time(samples.time(name)),
+                  f"{samples.ratio(name, 'plain floats (math)'):.1f}"] for name in samples],
+                align=False)
     return 0
 
 

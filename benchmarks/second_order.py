@@ -26,50 +26,25 @@ interleaved (A B C A B C ...). A time is the median over repeats; a ratio is the
 repeats of the ratio within each repeat. Every Hessian is checked against a closed form and
 every contender against the others before anything is timed.
 """
-import argparse
 import os
 import sys
 
-# --- one core, one thread: before numpy, numba, jax or torch are imported ------------------
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-             "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS"):
-    os.environ[_var] = "1"
-_XLA_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + _XLA_ONE_THREAD).strip()
-os.environ.setdefault("JAX_PLATFORMS", "cpu")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # also under runpy.run_path
+# first, before numpy, jax or torch: importing the harness sets every thread pool to one thread
+from _harness import (CorrectnessError, check as _check, fmt_ratio, fmt_time,  # noqa: E402
+                      load_peers, measure, print_table, setup)
 
+ARGS = setup(__doc__, "quick", "core", "repeats", "min-time", "no-peers",  # and pins one core
+             quick="smoke run: n = 10 and k <= 5, few short repeats (numbers not meaningful)",
+             no_peers="do not import JAX or PyTorch even when installed")
 
-def _parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true",
-                   help="smoke run: n = 10 and k <= 5, few short repeats (numbers not meaningful)")
-    p.add_argument("--core", type=int, default=None,
-                   help="CPU core to pin to (default: the last core this process may use)")
-    p.add_argument("--repeats", type=int, default=None, help="repeats per contender")
-    p.add_argument("--min-time", type=float, default=None,
-                   help="minimum seconds per repeat (sets the loop count)")
-    p.add_argument("--no-peers", action="store_true",
-                   help="do not import JAX or PyTorch even when installed")
-    return p.parse_args(argv)
-
-
-ARGS = _parse_args(sys.argv[1:])
-_allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-CORE = ARGS.core if ARGS.core is not None else (_allowed[-1] if _allowed else None)
-if CORE is not None and hasattr(os, "sched_setaffinity"):
-    os.sched_setaffinity(0, {CORE})
-
-import gc  # noqa: E402
 import platform  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
 import dualad as ad  # noqa: E402
 
+CORE = ARGS.core
 QUICK = ARGS.quick
 REPEATS = ARGS.repeats or (3 if QUICK else 5)
 MIN_TIME = ARGS.min_time or (0.002 if QUICK else 0.2)
@@ -97,92 +72,15 @@ def _load_torch():
     return torch, torch.func
 
 
-PEERS, PEER_NOTES = {}, []
-for _name, _loader, _how in (("jax", _load_jax, 'pip install "dualad[bench]"'),
-                             ("torch", _load_torch, "pip install torch")):
-    if ARGS.no_peers:
-        PEER_NOTES.append(f"{_name}: skipped (--no-peers)")
-        continue
-    try:
-        PEERS[_name] = _loader()
-    except Exception as err:  # ImportError, or a broken install: skip the column, say why
-        PEER_NOTES.append(f"{_name}: not installed, its columns are skipped "
-                          f"({type(err).__name__}: {err}); {_how}")
-
-
-# --- timing (as benchmarks/run.py) ----------------------------------------------------------
-def _loops(fn, min_time):
-    number = 1
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        elapsed = time.perf_counter() - t0
-        if elapsed >= min_time:
-            return number
-        guess = int(number * 1.2 * min_time / max(elapsed, 1e-9))
-        number = max(2 * number, min(guess, 100 * number))
-
-
-def measure(contenders):
-    """Time the contenders with interleaved repeats: {name: [seconds per call, ...]}."""
-    numbers = {name: _loops(fn, MIN_TIME) for name, fn in contenders.items()}
-    samples = {name: [] for name in contenders}
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for _ in range(REPEATS):
-            for name, fn in contenders.items():
-                number = numbers[name]
-                t0 = time.perf_counter()
-                for _ in range(number):
-                    fn()
-                samples[name].append((time.perf_counter() - t0) / number)
-            gc.collect()
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    return samples
-
-
-def median_time(samples, name):
-    return statistics.median(samples[name])
-
-
-def median_ratio(samples, name, baseline):
-    return statistics.median(a / b for a, b in zip(samples[name], samples[baseline]))
-
-
-def fmt_time(t):
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
-        if t >= scale:
-            return f"{t / scale:.3g} {unit}"
-    return f"{t / 1e-9:.3g} ns"
-
-
-def fmt_ratio(r):
-    return f"{r:.2f}" if r < 100 else f"{r:.0f}"
-
-
-class CorrectnessError(AssertionError):
-    pass
+PEERS, PEER_NOTES = load_peers({"jax": (_load_jax, 'pip install "dualad[bench]"'),
+                                "torch": (_load_torch, "pip install torch")}, ARGS.no_peers)
 
 
 def check(name, got, want, rtol=1e-10, atol=1e-10):
-    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    """The harness's check, with ``atol`` relative to the largest entry of ``want``."""
+    want = np.asarray(want, dtype=np.float64)
     scale = 1.0 + np.max(np.abs(want)) if want.size else 1.0
-    if got.shape != want.shape or not np.allclose(got, want, rtol=rtol, atol=atol * scale):
-        err = np.max(np.abs(got - want)) if got.shape == want.shape else "shape mismatch"
-        raise CorrectnessError(f"{name}: result differs from the reference (max error {err})")
-
-
-def print_table(header, rows):
-    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
-    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
-    print(line(header))
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for row in rows:
-        print(line(row))
+    _check(name, got, want, rtol, atol * scale, reference="the reference")
 
 
 # --- (a) Hessians ----------------------------------------------------------------------------
@@ -263,13 +161,13 @@ def bench_hessians():
     for problem in PROBLEMS:
         for n in SIZES:
             contenders = hessian_contenders(problem, n)
-            samples = measure(contenders)
-            row = [problem, str(n), fmt_time(median_time(samples, "hyper"))]
+            samples = measure(contenders, REPEATS, MIN_TIME)
+            row = [problem, str(n), fmt_time(samples.time("hyper"))]
             for key, _ in COLUMNS[1:]:
                 if key in samples:
-                    r = median_ratio(samples, key, "hyper")
+                    r = samples.ratio(key, "hyper")
                     ratios[(problem, n, key)] = r
-                    row.append(f"{fmt_time(median_time(samples, key))} ({fmt_ratio(r)})")
+                    row.append(f"{fmt_time(samples.time(key))} ({fmt_ratio(r)})")
                 else:
                     row.append("skipped")
             rows.append(row)
@@ -313,10 +211,10 @@ def bench_orders():
         if k >= 3:
             check(f"derivative(order={k})", ad.derivative(composite, X_TAYLOR, order=k), want,
                   rtol=1e-10, atol=0)
-        samples = measure({"taylor": taylor, "nested": nested})
-        times[k] = (median_time(samples, "taylor"), median_time(samples, "nested"))
+        samples = measure({"taylor": taylor, "nested": nested}, REPEATS, MIN_TIME)
+        times[k] = (samples.time("taylor"), samples.time("nested"))
         rows.append([str(k), fmt_time(times[k][0]), fmt_time(times[k][1]),
-                     fmt_ratio(median_ratio(samples, "nested", "taylor"))])
+                     fmt_ratio(samples.ratio("nested", "taylor"))])
     k0 = min(ORDERS)
     for row, k in zip(rows, ORDERS):
         row.insert(2, fmt_ratio(times[k][0] / times[k0][0]))

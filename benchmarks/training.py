@@ -15,33 +15,19 @@
 One core pinned, every thread pool at one thread; each entry is the median of interleaved
 repeats. Every gradient is checked against numpy backprop before it is timed.
 """
-import argparse
 import os
 import sys
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-             "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS"):
-    os.environ[_var] = "1"
-os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen="
-                           "false intra_op_parallelism_threads=1").strip()
-os.environ.setdefault("JAX_PLATFORMS", "cpu")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # also under runpy.run_path
+# first, before numpy, jax or torch: importing the harness sets every thread pool to one thread
+from _harness import measure, print_table, setup  # noqa: E402
 
-ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-ap.add_argument("--quick", action="store_true", help="smoke run: 2 repeats, a short epoch")
-ap.add_argument("--no-peers", action="store_true", help="do not import jax or torch")
-ap.add_argument("--repeats", type=int, default=None)
-ARGS = ap.parse_args()
-if hasattr(os, "sched_setaffinity"):
-    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]})
-
-import statistics  # noqa: E402
-import time  # noqa: E402
+ARGS = setup(__doc__, "quick", "no-peers", "repeats",  # and pins to the last core
+             quick="smoke run: 2 repeats, a short epoch", no_peers="do not import jax or torch")
 
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
 from dualad import optim, train  # noqa: E402
-from dualad.api import jvp_many  # noqa: E402
 
 REPEATS = ARGS.repeats or (2 if ARGS.quick else 7)
 BATCH = 64
@@ -88,43 +74,6 @@ def epoch_runner(grad_fn, params0, X, y, n_batches):
             _, g = grad_fn(params, X[sl], y[sl])
             opt.step(params, [np.asarray(a, dtype=np.float64) for a in g])
     return run
-
-
-def measure(contenders, repeats):
-    samples = {k: [] for k in contenders}
-    for fn in contenders.values():
-        fn()  # warm-up: compile
-    for _ in range(repeats):
-        for k, fn in contenders.items():
-            t0 = time.perf_counter()
-            fn()
-            samples[k].append(time.perf_counter() - t0)
-    return {k: statistics.median(v) for k, v in samples.items()}
-
-
-def measure_fast(contenders, repeats, min_time):
-    """Per-call medians for fast functions (loop counts chosen so a repeat lasts min_time)."""
-    loops = {}
-    for k, fn in contenders.items():
-        fn()
-        n, t = 1, 0.0
-        while True:
-            t0 = time.perf_counter()
-            for _ in range(n):
-                fn()
-            t = time.perf_counter() - t0
-            if t >= min_time:
-                break
-            n *= 2
-        loops[k] = n
-    samples = {k: [] for k in contenders}
-    for _ in range(repeats):
-        for k, fn in contenders.items():
-            t0 = time.perf_counter()
-            for _ in range(loops[k]):
-                fn()
-            samples[k].append((time.perf_counter() - t0) / loops[k])
-    return samples
 
 
 def fmt(t):
@@ -200,15 +149,16 @@ def main():
         print("note:", n)
     print()
     runners = {k: epoch_runner(fn, params, X, y, n_batches) for k, fn in grads.items()}
-    times = measure(runners, REPEATS)
+    timings = measure(runners, REPEATS)
+    times = {k: timings.time(k) for k in timings}  # ratios below are of these medians
     base = times["numpy backprop (hand-written, reference)"]
     jf = times.get("jax.jit(jax.jacfwd)")
     print(f"(1) time per epoch ({n_batches} mini-batches of {BATCH}, gradient + Adam)")
     print()
-    print("| method | time per epoch | / numpy backprop |" + (" / jax.jacfwd |" if jf else ""))
-    print("|---|---|---|" + ("---|" if jf else ""))
-    for k, t in times.items():
-        print(f"| {k} | {fmt(t)} | {t / base:.3g} |" + (f" {t / jf:.3g} |" if jf else ""))
+    header = ["method", "time per epoch", "/ numpy backprop"] + (["/ jax.jacfwd"] if jf else [])
+    rows = [[k, fmt(t), f"{t / base:.3g}"] + ([f"{t / jf:.3g}"] if jf else [])
+            for k, t in times.items()]
+    print_table(header, rows, align=False)
     print()
 
     def section_two(size):
@@ -249,18 +199,15 @@ def main():
                 return [t * d for t in v]
             contenders["torch loss"] = lambda: tloss(tp, ta, tb)
             contenders["torch fwd-grad step"] = torch_step
-        samples = measure_fast(contenders, REPEATS * 2, 0.02 if ARGS.quick else 0.2)
+        timings = measure(contenders, REPEATS * 2, 0.02 if ARGS.quick else 0.2)
         print(f"(2) forward gradient (one random tangent, {vec_size} parameters), batch of {size}")
         print()
-        print("| library | loss evaluation | forward-gradient step | R_f |")
-        print("|---|---|---|---|")
-        for lib in ("dualad", "jax", "torch"):
-            if f"{lib} loss" not in samples:
-                continue
-            lo, st = samples[f"{lib} loss"], samples[f"{lib} fwd-grad step"]
-            rf = statistics.median(s / l_ for s, l_ in zip(st, lo))
-            print(f"| {lib} | {fmt(statistics.median(lo))} | {fmt(statistics.median(st))} | "
-                  f"{rf:.2f} |")
+        print_table(["library", "loss evaluation", "forward-gradient step", "R_f"],
+                    [[lib, fmt(timings.time(f"{lib} loss")),
+                      fmt(timings.time(f"{lib} fwd-grad step")),
+                      f"{timings.ratio(f'{lib} fwd-grad step', f'{lib} loss'):.2f}"]
+                     for lib in ("dualad", "jax", "torch") if f"{lib} loss" in timings],
+                    align=False)
         print()
     # (2) forward-gradient step / loss evaluation, on a mini-batch and the whole set
     for size in (BATCH, len(X)):

@@ -50,6 +50,8 @@ def test_sqrt_at_zero():
     assert jac.tolist() == [INF, 1.0]
 
 
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning",
+                            "ignore:invalid value:RuntimeWarning")  # numpy's own, on the values
 def test_log_at_zero_with_a_zero_tangent():
     y = np.log(DualNumber(0.0, [0.0, 1.0]))
     assert y.value == -INF
