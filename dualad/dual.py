@@ -35,7 +35,30 @@ def make(value, partials, tag):
     return d
 
 
-class DualNumber(NDArrayOperatorsMixin):
+class NoSilentConversion:
+    """float(), int(), complex(), use as an index and np.asarray of a dual raise TypeError:
+    each would drop the derivative (the standard ``math.sin(x)`` goes through ``float``)."""
+
+    __slots__ = ()
+
+    def __float__(self):
+        raise TypeError(_DROP_MSG.format(what="float"))
+
+    def __int__(self):
+        raise TypeError(_DROP_MSG.format(what="int"))
+
+    def __complex__(self):
+        raise TypeError(_DROP_MSG.format(what="complex"))
+
+    def __index__(self):
+        raise TypeError(_DROP_MSG.format(what="an index"))
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError(_DROP_MSG.format(what="a plain numpy array") + " To build an array "
+                        "of duals use np.stack([...]) or np.concatenate, not np.array.")
+
+
+class DualNumber(NoSilentConversion, NDArrayOperatorsMixin):
     """A dual array: ``value`` (shape S) and ``partials`` (shape S + (n,), n directions).
 
     >>> x = DualNumber(3.0, 4.0)           # 3 + 4ε
@@ -205,23 +228,6 @@ class DualNumber(NDArrayOperatorsMixin):
 
     def round(self, decimals=0):
         return np.round(self, decimals)
-
-    # --- conversions that would drop the derivative --------------------------------------
-    def __float__(self):
-        raise TypeError(_DROP_MSG.format(what="float"))
-
-    def __int__(self):
-        raise TypeError(_DROP_MSG.format(what="int"))
-
-    def __complex__(self):
-        raise TypeError(_DROP_MSG.format(what="complex"))
-
-    def __index__(self):
-        raise TypeError(_DROP_MSG.format(what="an index"))
-
-    def __array__(self, dtype=None, copy=None):
-        raise TypeError(_DROP_MSG.format(what="a plain numpy array") + " To build an array "
-                        "of duals use np.stack([...]) or np.concatenate, not np.array.")
 
     def __bool__(self):
         return bool(_primal(self))

@@ -50,14 +50,14 @@ import numpy as np
 
 from . import _rules, _special, _tags
 from ._rules import RULES
-from .dual import _DROP_MSG, DualNumber, make
+from .dual import DualNumber, NoSilentConversion, make
 
 __all__ = ["ScalarDual", "derivative", "dual", "to_dual"]
 
 Real = Union[float, int]
 
 
-class ScalarDual:
+class ScalarDual(NoSilentConversion):
     """A scalar dual number ``value + tangent·ε`` (one direction) for plain-Python code.
 
     ``value`` and ``tangent`` are floats, or scalar duals of an older tag (nesting). Duals
@@ -304,23 +304,6 @@ class ScalarDual:
 
     def __trunc__(self):
         return math.trunc(primal(self))
-
-    # --- conversions that would drop the derivative ----------------------------------------
-    def __float__(self):
-        raise TypeError(_DROP_MSG.format(what="float"))
-
-    def __int__(self):
-        raise TypeError(_DROP_MSG.format(what="int"))
-
-    def __complex__(self):
-        raise TypeError(_DROP_MSG.format(what="complex"))
-
-    def __index__(self):
-        raise TypeError(_DROP_MSG.format(what="an index"))
-
-    def __array__(self, dtype=None, copy=None):
-        raise TypeError(_DROP_MSG.format(what="a plain numpy array") + " To build an array "
-                        "of duals use np.stack([...]), not np.array.")
 
     # --- numpy: the array path on 0-d DualNumbers ------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
