@@ -8,28 +8,22 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from _scripts import run_script  # noqa: E402
+from _scripts import RATIO, TIME, run_script, table_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "run.py"
 
-_TIME = r"[0-9.]+ (?:s|ms|µs|ns)"
-_RATIO = r"[0-9.]+"
+_TIME, _RATIO = TIME, RATIO
 
 
 def run_bench(*args):
     return run_script(f"benchmarks/{SCRIPT.name}", "--quick", *args)
 
 
-def cells(line):
-    return [c.strip() for c in line.strip().strip("|").split("|")]
-
-
 def row(out, first_cell):
-    for line in out.splitlines():
-        if line.startswith("|") and cells(line)[0] == first_cell:
-            return cells(line)
-    raise AssertionError(f"no table row {first_cell!r} in:\n{out}")
+    rows = table_rows(out, first_cell)
+    assert rows, f"no table row {first_cell!r} in:\n{out}"
+    return rows[0]
 
 
 def check_tables(out):

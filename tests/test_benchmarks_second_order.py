@@ -8,26 +8,19 @@ import re
 from pathlib import Path
 
 import pytest
-from _scripts import run_script  # noqa: E402
+from _scripts import RATIO, TIME, run_script, table_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "second_order.py"
 
-_TIME = r"[0-9.]+ (?:s|ms|µs|ns)"
-_RATIO = r"[0-9.]+"
+_TIME, _RATIO = TIME, RATIO
 
 
 def run_bench(*args):
     return run_script(f"benchmarks/{SCRIPT.name}", "--quick", *args)
 
 
-def cells(line):
-    return [c.strip() for c in line.strip().strip("|").split("|")]
-
-
-def rows_starting(out, first_cell):
-    return [cells(line) for line in out.splitlines()
-            if line.startswith("|") and cells(line)[0] == first_cell]
+rows_starting = table_rows
 
 
 def check_tables(out, peers_expected=()):

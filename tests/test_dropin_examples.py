@@ -4,7 +4,7 @@ import math
 from pathlib import Path
 
 import pytest
-from _scripts import run_script  # noqa: E402
+from _scripts import run_script
 
 ROOT = Path(__file__).resolve().parents[1]
 

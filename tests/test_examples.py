@@ -6,13 +6,9 @@ the examples' own "expected:" lines are not trusted, only the computed ones are 
 import ast
 import math
 import re
-from pathlib import Path
 
 import pytest
-from _scripts import run_script  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
+from _scripts import computed_lines, run_script
 
 
 def run_example(name):
@@ -21,18 +17,7 @@ def run_example(name):
 
 def parse_blocks(text):
     """{label: (source, computed text)} from the examples' three-line blocks."""
-    blocks, label = {}, None
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        if not line.startswith(" "):
-            label = line.strip()
-            continue
-        key, _, rest = line.strip().partition(":")
-        if key != "expected":
-            assert label is not None and label not in blocks, f"unexpected line {line!r}"
-            blocks[label] = (key, rest.strip())
-    return blocks
+    return computed_lines(text)
 
 
 _DUAL = re.compile(r"^(\S+) \+ (\[[^\]]*\]|\S+)ε$")

@@ -5,14 +5,10 @@ and Hessian of the Rosenbrock function); the examples' own "expected:" lines are
 only the computed ones are parsed.
 """
 import ast
-from pathlib import Path
 
 import numpy as np
 import pytest
-from _scripts import run_script  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
+from _scripts import computed_lines, run_script
 
 
 def run_example(name):
@@ -21,18 +17,7 @@ def run_example(name):
 
 def computed_values(text):
     """{label: computed text} from blocks 'label / <source>: value / expected: ...'."""
-    values, label = {}, None
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        if not line.startswith(" "):
-            label = line.strip()
-            continue
-        key, _, rest = line.strip().partition(":")
-        if key in ("dualad", "numeric", "plain"):
-            assert label not in values, f"duplicate label {label!r}"
-            values[label] = rest.strip()
-    return values
+    return computed_lines(text, sources=("dualad", "numeric", "plain"))
 
 
 # --- hessian_appendix.py -----------------------------------------------------------------------

@@ -1,15 +1,12 @@
 """dualad.train and dualad.optim: exact and forward gradients, the tutorials, the digits MLP."""
 import builtins
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import dualad as ad
 from dualad import optim, train
-from _scripts import run_script  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
+from _scripts import computed_lines, run_script
 
 
 def run_example(name, *args):
@@ -18,13 +15,7 @@ def run_example(name, *args):
 
 def computed(out):
     """{label: the 'dualad:' line} of an example's output."""
-    got, label = {}, None
-    for line in out.splitlines():
-        if line and not line.startswith(" "):
-            label = line.strip()
-        elif line.strip().startswith("dualad:"):
-            got[label] = line.split(":", 1)[1].strip()
-    return got
+    return computed_lines(out, sources=("dualad",))
 
 
 def numbers(text):

@@ -3,7 +3,7 @@
 No timing is asserted; only that they run, check their results and print their tables.
 """
 from pathlib import Path
-from _scripts import run_script  # noqa: E402
+from _scripts import run_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
