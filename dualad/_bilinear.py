@@ -13,6 +13,7 @@ from numpy.lib.array_utils import normalize_axis_tuple
 from ._functions import implements
 from ._partials import accumulate, result, split_all
 from ._ufunc import custom_ufunc
+from .dual import DualNumber
 
 
 @implements("custom", "tensordot", "linalg.tensordot")
@@ -67,6 +68,23 @@ def _implicit_output(inputs):
     return ("..." if "..." in inputs else "") + "".join(once)
 
 
+#: up to this many multiply-adds a two-operand contraction runs numpy's C einsum loop:
+#: planning a BLAS path costs ~10 us, more than a small product itself (measured crossover)
+SMALL_EINSUM = 100_000
+
+
+def contract(spec, *operands, optimize=True):
+    """``np.einsum(spec, *operands)``, skipping the path search for small two-operand products."""
+    if optimize is True and len(operands) == 2 and "..." not in spec \
+            and not any(isinstance(o, DualNumber) for o in operands):
+        dims = {}
+        for letters, operand in zip(spec.split("->")[0].split(","), operands):
+            dims.update(zip(letters, np.shape(operand)))
+        if np.prod(list(dims.values()), dtype=float) <= SMALL_EINSUM:
+            optimize = False
+    return np.einsum(spec, *operands, optimize=optimize)
+
+
 @implements("custom", "einsum")
 def einsum(subscripts, *operands, out=None, optimize=True, **kwargs):
     if out is not None or kwargs:
@@ -81,15 +99,15 @@ def einsum(subscripts, *operands, out=None, optimize=True, **kwargs):
     specs = inputs.split(",")
     tag, values, partials = split_all(*operands)
     free = next(c for c in string.ascii_letters if c not in subscripts)
-    value = np.einsum(f"{inputs}->{output}", *values, optimize=optimize)
+    value = contract(f"{inputs}->{output}", *values, optimize=optimize)
     terms = []
     for i, p in enumerate(partials):
         if p is None:
             continue
         specs_i = [s + free if j == i else s for j, s in enumerate(specs)]
         ops = [p if j == i else v for j, v in enumerate(values)]
-        terms.append(np.einsum(f"{','.join(specs_i)}->{output}{free}", *ops,
-                               optimize=optimize))
+        terms.append(contract(f"{','.join(specs_i)}->{output}{free}", *ops,
+                              optimize=optimize))
     return result(value, accumulate(*terms), tag)
 
 

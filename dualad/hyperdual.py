@@ -19,6 +19,7 @@ import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from . import _functions, _ufunc, kernels
+from ._bilinear import contract
 from ._partials import primal, through_stacked
 from ._rules import RULES
 from ._tags import new_tag
@@ -33,7 +34,9 @@ def _pairs(n):
 class HyperDual(NDArrayOperatorsMixin):
     """Vectorized hyper-dual array: ``value``, ``grad`` (n directions), packed ``hess``."""
 
-    __slots__ = ("value", "grad", "_hess")
+    # _stacked: when not None, one buffer S + (n + n(n+1)/2,) whose views are grad and hess,
+    # so functions linear in their arguments take both parts without a concatenation
+    __slots__ = ("value", "grad", "_hess", "_stacked")
     __hash__ = None
 
     def __init__(self, value, grad, hess=None):
@@ -51,7 +54,7 @@ class HyperDual(NDArrayOperatorsMixin):
                 raise ValueError(f"dualad: HyperDual hess must have shape "
                                  f"{value.shape + (m,)} (upper triangle of {n}x{n}), "
                                  f"got {hess.shape}")
-        self.value, self.grad, self._hess = value, grad, hess
+        self.value, self.grad, self._hess, self._stacked = value, grad, hess, None
 
     @classmethod
     def seed(cls, x):
@@ -62,10 +65,20 @@ class HyperDual(NDArrayOperatorsMixin):
         return cls(x, np.eye(n, dtype=x.dtype).reshape(x.shape + (n,)))
 
     @staticmethod
-    def _new(value, grad, hess):
+    def _new(value, grad, hess, stacked=None):
         h = object.__new__(HyperDual)
-        h.value, h.grad, h._hess = np.asarray(value), grad, hess
+        h.value, h.grad, h._hess, h._stacked = np.asarray(value), grad, hess, stacked
         return h
+
+    @staticmethod
+    def _from_stacked(value, stacked, n):
+        return HyperDual._new(value, stacked[..., :n], stacked[..., n:], stacked)
+
+    def _stacked_parts(self):
+        """grad and hess on one trailing axis (a view when they already share a buffer)."""
+        if self._stacked is not None:
+            return self._stacked
+        return np.concatenate([self.grad, self.hess], axis=-1)
 
     @property
     def hess(self):
@@ -101,6 +114,9 @@ class HyperDual(NDArrayOperatorsMixin):
     def __getitem__(self, index):
         index = _plain_index(index)
         pidx = _partials_index(index)
+        if self._stacked is not None:
+            return HyperDual._from_stacked(self.value[index], self._stacked[pidx],
+                                           self.n_directions)
         return HyperDual._new(self.value[index], self.grad[pidx],
                               None if self._hess is None else self._hess[pidx])
 
@@ -238,6 +254,11 @@ def _apply_rule(ufunc, rule, inputs):
     shape, dtype = ans.shape, ans.dtype
     m = n * (n + 1) // 2
     if rule.kind == "linear":
+        hyper = [a for a in inputs if isinstance(a, HyperDual)]
+        if all(a._stacked is not None for a in hyper):
+            st = _sum(*(_ufunc._scaled(a._stacked, c) if isinstance(a, HyperDual) else None
+                        for a, c in zip(inputs, rule.derivs)))
+            return HyperDual._from_stacked(ans, np.broadcast_to(st, shape + st.shape[-1:]), n)
         g = _sum(*(_ufunc._scaled(gr, c) for gr, c in zip(grads, rule.derivs)))
         h = _sum(*(_ufunc._scaled(he, c) for he, c in zip(hesses, rule.derivs)))
         return _result(ans, g, h)
@@ -248,9 +269,9 @@ def _apply_rule(ufunc, rule, inputs):
         raise TypeError(f"dualad: numpy.{ufunc.__name__} cannot be differentiated with "
                         "respect to this argument; pass a constant")
     firsts, seconds = _second_derivatives(ufunc, rule, values, live)
-    out_g = np.empty(shape + (n,), dtype)
-    out_h = np.empty(shape + (m,), dtype)
-    og, oh = out_g.reshape(-1, n), out_h.reshape(-1, m)
+    buf = np.empty(shape + (n + m,), dtype)
+    flat = buf.reshape(-1, n + m)
+    og, oh = flat[:, :n], flat[:, n:]
     guard = not rule.bounded
     if len(live) == 1:
         a = live[0]
@@ -265,7 +286,7 @@ def _apply_rule(ufunc, rule, inputs):
             _flat(firsts[0], shape, dtype), _flat(firsts[1], shape, dtype),
             _flat(seconds[0][0], shape, dtype), _flat(seconds[0][1], shape, dtype),
             _flat(seconds[1][1], shape, dtype), guard, og, oh)
-    return HyperDual._new(ans, out_g, out_h)
+    return HyperDual._from_stacked(ans, buf, n)
 
 
 def _result(value, g, h):
@@ -281,8 +302,8 @@ def _as_stacked(func, args, kwargs):
     with_hess = any(a._hess is not None for a in hyper)  # zero Hessian parts stay unmade
     return through_stacked(
         func, args, kwargs, HyperDual,
-        lambda a: (a.value, np.concatenate([a.grad, a.hess], axis=-1) if with_hess else a.grad),
-        lambda v, p: HyperDual._new(v, p[..., :n], p[..., n:] if with_hess else None))
+        lambda a: (a.value, a._stacked_parts() if with_hess else a.grad),
+        lambda v, p: HyperDual._from_stacked(v, p, n) if with_hess else HyperDual._new(v, p, None))
 
 
 def _walk(obj):
@@ -364,8 +385,7 @@ def _product(spec, a, b):
     with_hess = a._hess is not None or b._hess is not None
 
     def stacked(h):
-        return make(h.value, np.concatenate([h.grad, h.hess], -1) if with_hess else h.grad,
-                    tag)
+        return make(h.value, h._stacked_parts() if with_hess else h.grad, tag)
     # the gradient and Hessian parts of each side enter linearly: the dual product rule
     lin = np.einsum(spec, stacked(a), stacked(b))
     # the cross term g_a,p g_b,q + g_a,q g_b,p: all pairs (p, q) in one contraction (a GEMM
@@ -373,10 +393,16 @@ def _product(spec, a, b):
     ins, out = spec.split("->")
     sa, sb = ins.split(",")
     p_, q_ = [c for c in _LETTERS.upper() if c not in spec][:2]
-    full = np.einsum(f"{sa}{p_},{sb}{q_}->{out}{p_}{q_}", a.grad, b.grad, optimize=True)
+    full = contract(f"{sa}{p_},{sb}{q_}->{out}{p_}{q_}", a.grad, b.grad)
     cross = full[..., i, j] + full[..., j, i]
     p = lin.partials
-    return HyperDual._new(lin.value, p[..., :n], p[..., n:] + cross if with_hess else cross)
+    buf = np.empty(np.shape(lin.value) + (n + len(i),), dtype=np.result_type(p, cross))
+    buf[..., :n] = p[..., :n]
+    if with_hess:
+        np.add(p[..., n:], cross, out=buf[..., n:])
+    else:
+        buf[..., n:] = cross
+    return HyperDual._from_stacked(lin.value, buf, n)
 
 
 # --- everything else: the equivalent dual of duals ---------------------------------------
