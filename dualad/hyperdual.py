@@ -15,6 +15,9 @@ everything else runs on the equivalent dual of duals, so nothing the core suppor
 >>> y.value.item(), y.grad.tolist(), y.hessian().tolist()
 (42.0, [24.0, 10.0], [[8.0, 6.0], [6.0, 0.0]])
 """
+import dis
+import functools
+
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
@@ -223,7 +226,11 @@ def _second_derivatives(ufunc, rule, values, live):
         seed = np.zeros(v.shape + (k,), dtype=np.result_type(v, np.float32))
         seed[..., slot] = 1.0
         seeded[arg] = make(v, seed, tag)
-    ans = ufunc(*seeded)
+    # the output as a dual only where a derivative reads it (exp, tanh, sqrt, ...)
+    if any(_reads_output(rule.derivs[arg]) for arg in live):
+        ans = ufunc(*seeded)
+    else:
+        ans = ufunc(*values)
     firsts, seconds = [], []
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for arg in live:
@@ -235,6 +242,17 @@ def _second_derivatives(ufunc, rule, values, live):
                 firsts.append(d)
                 seconds.append([0.0] * k)
     return firsts, seconds
+
+
+@functools.lru_cache(maxsize=None)
+def _reads_output(d):
+    """Whether the derivative function ``d(*args, ans)`` uses its last argument."""
+    code = getattr(d, "__code__", None)
+    if code is None or code.co_argcount == 0:
+        return True
+    name = code.co_varnames[code.co_argcount - 1]
+    return any(ins.opname.startswith("LOAD_") and ins.argval == name
+               for ins in dis.get_instructions(code))
 
 
 def _flat(x, shape, dtype, width=None):
