@@ -58,14 +58,11 @@ def _as_output(y):
 
 
 def _extract(y, tag, n):
-    """``(value, partials)`` of ``y`` with respect to the perturbation ``tag``."""
-    if not isinstance(y, DualNumber) or y._tag < tag:  # constant for this tag
-        return y, np.zeros(np.shape(y) + (n,), dtype=np.result_type(primal(y), np.float32))
-    if y._tag == tag:
+    """``(value, partials)`` of ``y`` (after ``_drop_finished``) for the perturbation ``tag``."""
+    if isinstance(y, DualNumber) and y._tag == tag:
         return y.value, y.partials
-    # A younger tag here leaked out of a helper call that has returned (stored state,
-    # closures): its perturbation is dead, and the dual stands for its value.
-    return _extract(y.value, tag, n)
+    # constant for this tag (plain, or a dual of an enclosing call)
+    return y, np.zeros(np.shape(y) + (n,), dtype=np.result_type(primal(y), np.float32))
 
 
 def jvp_many(f, x, directions):
