@@ -662,7 +662,7 @@ def _quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
     pos = q * (k - 1)
     if method == "linear":
         lo = np.floor(pos).astype(np.intp)
-        frac = pos - lo
+        frac = (pos - lo).astype(np.result_type(primal(a), np.float32))  # float32 stays
         hi = np.minimum(lo + 1, k - 1)
         out_val = np.take(s, lo, axis=-1) * (1 - frac) + np.take(s, hi, axis=-1) * frac
     elif method in ("lower", "higher", "nearest", "midpoint"):
