@@ -119,6 +119,10 @@ def matmul(a, b, **kwargs):
     na, nb = np.ndim(a), np.ndim(b)
     if na == 0 or nb == 0:
         raise ValueError("dualad: matmul: input operand does not have enough dimensions")
+    k_a, k_b = np.shape(a)[-1], np.shape(b)[0 if nb == 1 else -2]
+    if k_a != k_b:
+        raise ValueError(f"dualad: matmul: shapes {np.shape(a)} and {np.shape(b)} do not "
+                         f"match ({k_a} != {k_b})")
     if nb <= 2:  # one GEMM over all directions
         return tensordot(a, b, ((na - 1,), (0,)))
     sa = "j" if na == 1 else "...ij"

@@ -30,8 +30,9 @@ class _Optimizer:
             raise ValueError(f"dualad: {len(ps)} parameters but {len(gs)} gradients")
         for p, g in zip(ps, gs):
             if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
-                raise TypeError("dualad: optimizer parameters must be float ndarrays, got "
-                                f"{type(p).__name__}")
+                what = f"an array of dtype {p.dtype}" if isinstance(p, np.ndarray) \
+                    else type(p).__name__
+                raise TypeError(f"dualad: optimizer parameters must be float ndarrays, got {what}")
             if np.shape(g) != p.shape:
                 raise ValueError(f"dualad: gradient of shape {np.shape(g)} for a parameter "
                                  f"of shape {p.shape}")
