@@ -717,6 +717,13 @@ def test_mismatched_directions_raise():
         np.dot(a, b)
 
 
+def test_matmul_shape_mismatch_names_the_shapes():
+    with pytest.raises(ValueError, match=r"\(2, 3\) and \(2, 2\)"):
+        _dual(np.ones((2, 3))) @ np.ones((2, 2))
+    with pytest.raises(ValueError, match=r"\(2, 2\) and \(3,\)"):
+        np.ones((2, 2)) @ _dual(np.ones(3))
+
+
 def test_float32_stays_float32():
     x = ad.DualNumber(np.ones((2, 3), np.float32), np.ones((2, 3, 2), np.float32))
     for y in (np.sum(x, axis=0), np.concatenate([x, x]), np.tril(x), np.dot(x, x.T),
