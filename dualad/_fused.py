@@ -251,28 +251,23 @@ def _calibrate(ufunc, rule):
             parts = {0: (p, q), 1: (p, None), 2: (None, q), 3: (p, p)}[which]
         vals = (xs[0], xs[0]) if which == 3 else tuple(xs)
         cases.append((vals, parts))
-    # numpy computes the value and the kernel the rest; then the kernel computes everything
-    for fuse_value in (False, True):
+    # the kernel computing everything first (one compile where it matches, as for most rules);
+    # else numpy computes the value and the kernel the rest; else the numpy path
+    reason = "numba's derivative differs from numpy's in the last bit"
+    for fuse_value in (True, False):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                ok = all(_matches(ufunc, rule, vals, parts, fuse_value)
-                         for vals, parts in cases)
+                if all(_matches(ufunc, rule, vals, parts, fuse_value) for vals, parts in cases):
+                    return "fused" if fuse_value else "derivative"
         except numba.core.errors.NumbaError as err:
-            FALLBACK[name] = "numba cannot compile its derivative (" + _first_line(err) + ")"
-            return "numpy"
+            reason = "numba cannot compile its derivative (" + _first_line(err) + ")"
         except ValueError as err:
-            FALLBACK[name] = str(err)
-            return "numpy"
+            reason = str(err)
         except TypeError:  # ldexp: numpy takes no float64 exponent
-            FALLBACK[name] = "numpy refuses float64 for its integer argument"
-            return "numpy"
-        if not ok:
-            if not fuse_value:
-                FALLBACK[name] = "numba's derivative differs from numpy's in the last bit"
-                return "numpy"
-            return "derivative"
-    return "fused"
+            reason = "numpy refuses float64 for its integer argument"
+    FALLBACK[name] = reason
+    return "numpy"
 
 
 def _first_line(err):
