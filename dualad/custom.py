@@ -434,7 +434,21 @@ def register_function(func, jvp_rule):
 
 
 def unregister(func):
-    """Undo ``register_ufunc`` / ``register_function`` for ``func`` (dualad's own rules stay)."""
+    """Undo ``register_ufunc`` / ``register_function`` for ``func`` (dualad's own rules stay).
+
+    >>> import numba, numpy as np, dualad as ad
+    >>> @numba.vectorize(["float64(float64)"])
+    ... def cube(x):
+    ...     return x * x * x
+    >>> _ = ad.register_ufunc(cube, lambda x, ans: 3.0 * x * x)
+    >>> ad.derivative(cube, 2.0)
+    12.0
+    >>> ad.unregister(cube)
+    >>> cube(ad.DualNumber(2.0, 1.0))
+    Traceback (most recent call last):
+    ...
+    TypeError: dualad: numpy.cube is not supported for DualNumber
+    """
     from . import _functions
     if func not in _REGISTERED:
         raise ValueError(f"dualad: {_ufunc_name(func)} was not registered with "

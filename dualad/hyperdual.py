@@ -35,7 +35,12 @@ def _pairs(n):
 
 
 class HyperDual(NDArrayOperatorsMixin):
-    """Vectorized hyper-dual array: ``value``, ``grad`` (n directions), packed ``hess``."""
+    """Vectorized hyper-dual array: ``value``, ``grad`` (n directions), packed ``hess``.
+
+    >>> x = HyperDual.seed(np.array([1.0, 2.0]))
+    >>> (x[0] * x[1] ** 2).hessian().tolist()      # d2/dx2 of x0 x1^2
+    [[0.0, 4.0], [4.0, 2.0]]
+    """
 
     # _stacked: when not None, one buffer S + (n + n(n+1)/2,) whose views are grad and hess,
     # so functions linear in their arguments take both parts without a concatenation

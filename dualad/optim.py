@@ -51,6 +51,10 @@ class SGD(_Optimizer):
     """Gradient descent, with Keras' momentum and Nesterov momentum.
 
     ``m = momentum * m - lr * g``; then ``p += m`` (or ``p += momentum * m - lr * g``).
+
+    >>> opt, w = SGD(lr=0.1, momentum=0.9), [np.array([1.0])]
+    >>> [float(opt.step(w, [np.array([1.0])])[0][0]) for _ in range(2)]   # m = -0.1, -0.19
+    [0.9, 0.71]
     """
 
     def __init__(self, lr=0.01, momentum=0.0, nesterov=False):
@@ -81,6 +85,10 @@ class Adam(_Optimizer):
 
     ``alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)``,
     ``p -= alpha * m / (sqrt(v) + epsilon)``.
+
+    >>> w = [np.array([1.0])]
+    >>> round(float(Adam(lr=0.1).step(w, [np.array([2.0])])[0][0]), 6)   # first step ~ lr
+    0.9
     """
 
     def __init__(self, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
