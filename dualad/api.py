@@ -65,7 +65,7 @@ def _extract(y, tag, n):
     return y, np.zeros(np.shape(y) + (n,), dtype=np.result_type(primal(y), np.float32))
 
 
-def jvp_many(f, x, directions):
+def jvp_many(f: Callable[[Any], Any], x: Any, directions: Any) -> Tuple[Any, Any]:
     """Value of ``f(x)`` and its derivatives along each of ``n`` directions.
 
     ``directions`` has shape ``x.shape + (n,)``; the partials returned have shape
@@ -102,7 +102,7 @@ def _plain(a):
     return a.item() if isinstance(a, np.ndarray) and a.ndim == 0 else a
 
 
-def derivative(f, x, order=1):
+def derivative(f: Callable[[Any], Any], x: Any, order: int = 1) -> Any:
     """Derivative of ``f`` at the scalar ``x``; ``f`` may return an array.
 
     >>> derivative(lambda x: x ** 2, 4.0)
@@ -156,7 +156,7 @@ def _taylor_derivative(f, x, order):
     return _plain(np.zeros(np.shape(y), dtype=y.dtype))
 
 
-def jvp(f, x, v):
+def jvp(f: Callable[[Any], Any], x: Any, v: Any) -> Tuple[Any, Any]:
     """``(f(x), J v)``: the value and the directional derivative along ``v``.
 
     >>> jvp(lambda x: np.sin(x), 0.0, 2.0)
@@ -277,7 +277,8 @@ def _hyper_output(y, k):
     return HyperDual(y, np.zeros(np.shape(y) + (k,), dtype=y.dtype))
 
 
-def value_grad_hessian(f, x, chunk_size=None, method="hyperdual"):
+def value_grad_hessian(f: Callable[[Any], Any], x: Any, chunk_size: Optional[int] = None,
+                       method: str = "hyperdual") -> Tuple[Any, np.ndarray, np.ndarray]:
     """``(f(x), gradient, Hessian)`` of a scalar ``f`` in one forward pass (Newton steps).
 
     ``method='hyperdual'`` (default) propagates the packed Hessian directly; ``'nested'``
@@ -328,7 +329,8 @@ def value_grad_hessian(f, x, chunk_size=None, method="hyperdual"):
     return _plain(value), np.reshape(grad, shape), np.reshape(hess, shape + shape)
 
 
-def hessian(f, x, chunk_size=None, method="hyperdual"):
+def hessian(f: Callable[[Any], Any], x: Any, chunk_size: Optional[int] = None,
+            method: str = "hyperdual") -> np.ndarray:
     """Hessian of the scalar ``f`` at ``x``, shape ``x.shape + x.shape``.
 
     >>> hessian(lambda z: z[0] ** 2 * z[1] + z[1] + 2, [3.0, 4.0]).tolist()
@@ -408,7 +410,7 @@ def _plain_tree(t):
     return _plain(t)
 
 
-def hvp(f, x, v):
+def hvp(f: Callable[[Any], Any], x: Any, v: Any) -> Any:
     """Hessian-vector product ``H v`` of the scalar ``f`` at ``x``, without forming ``H``.
 
     >>> hvp(lambda z: z[0] ** 2 * z[1], [3.0, 4.0], [1.0, 0.0]).tolist()
