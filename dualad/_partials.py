@@ -172,8 +172,7 @@ def through_stacked(func, args, kwargs, kind, to_parts, from_parts):
     on the direction axis. ``to_parts(leaf) -> (value, stacked)``;
     ``from_parts(value, stacked)`` rebuilds a result.
     """
-    from ._tags import new_tag
-    tag = new_tag()
+    from ._tags import fresh
 
     def to_dual(a):
         if isinstance(a, kind):
@@ -188,4 +187,6 @@ def through_stacked(func, args, kwargs, kind, to_parts, from_parts):
         if isinstance(d, DualNumber) and d._tag == tag:
             return from_parts(d.value, d.partials)
         return d
-    return back(func(*[to_dual(a) for a in args], **{k: to_dual(v) for k, v in kwargs.items()}))
+    with fresh() as tag:
+        return back(func(*[to_dual(a) for a in args],
+                         **{k: to_dual(v) for k, v in kwargs.items()}))

@@ -19,7 +19,7 @@ def new_tag():
 # Tags of the helper calls now running. A dual of any other (non-zero) tag belongs to a call
 # that has returned: kept in a closure or an object across calls, or leaked out of a nested
 # call, it is a constant from then on. (Tags drawn for one operation inside HyperDual and
-# Taylor never outlive that operation.)
+# Taylor, by ``fresh``, are live during that operation and never outlive it.)
 _running = set()
 
 
@@ -31,6 +31,18 @@ def running(tag):
         yield tag
     finally:
         _running.discard(tag)
+
+
+@contextlib.contextmanager
+def fresh(count=1):
+    """``count`` new tags, live while the block runs (HyperDual and Taylor use them for one
+    operation; a helper called inside that operation must see them as live)."""
+    tags = [new_tag() for _ in range(count)]
+    _running.update(tags)
+    try:
+        yield tags[0] if count == 1 else tags
+    finally:
+        _running.difference_update(tags)
 
 
 def finished(tag):

@@ -25,7 +25,7 @@ from . import _functions, _ufunc, kernels
 from ._bilinear import contract
 from ._partials import primal, through_stacked
 from ._rules import RULES
-from ._tags import new_tag
+from ._tags import fresh
 from .dual import DualNumber, _partials_index, _plain_index, make
 from .taylor import PerturbationMix, Taylor
 
@@ -224,29 +224,29 @@ def _second_derivatives(ufunc, rule, values, live):
     values are the first derivatives, the partials the second.
     """
     k = len(live)
-    tag = new_tag()
-    seeded = list(values)
-    for slot, arg in enumerate(live):
-        v = np.asarray(values[arg])
-        seed = np.zeros(v.shape + (k,), dtype=np.result_type(v, np.float32))
-        seed[..., slot] = 1.0
-        seeded[arg] = make(v, seed, tag)
-    # the output as a dual only where a derivative reads it (exp, tanh, sqrt, ...)
-    if any(_reads_output(rule.derivs[arg]) for arg in live):
-        ans = ufunc(*seeded)
-    else:
-        ans = ufunc(*values)
-    firsts, seconds = [], []
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        for arg in live:
-            d = rule.derivs[arg](*seeded, ans)
-            if isinstance(d, DualNumber) and d._tag == tag:
-                firsts.append(d.value)
-                seconds.append([d.partials[..., s] for s in range(k)])
-            else:  # the derivative does not depend on the arguments
-                firsts.append(d)
-                seconds.append([0.0] * k)
-    return firsts, seconds
+    with fresh() as tag:  # live: a rule may call a helper
+        seeded = list(values)
+        for slot, arg in enumerate(live):
+            v = np.asarray(values[arg])
+            seed = np.zeros(v.shape + (k,), dtype=np.result_type(v, np.float32))
+            seed[..., slot] = 1.0
+            seeded[arg] = make(v, seed, tag)
+        # the output as a dual only where a derivative reads it (exp, tanh, sqrt, ...)
+        if any(_reads_output(rule.derivs[arg]) for arg in live):
+            ans = ufunc(*seeded)
+        else:
+            ans = ufunc(*values)
+        firsts, seconds = [], []
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            for arg in live:
+                d = rule.derivs[arg](*seeded, ans)
+                if isinstance(d, DualNumber) and d._tag == tag:
+                    firsts.append(d.value)
+                    seconds.append([d.partials[..., s] for s in range(k)])
+                else:  # the derivative does not depend on the arguments
+                    firsts.append(d)
+                    seconds.append([0.0] * k)
+        return firsts, seconds
 
 
 @functools.lru_cache(maxsize=None)
@@ -404,63 +404,63 @@ def _product(spec, a, b):
     _check_no_dual((a, b))
     n = _n((a, b))
     i, j = _pairs(n)
-    tag = new_tag()
-    with_hess = a._hess is not None or b._hess is not None
+    with fresh() as tag:
+        with_hess = a._hess is not None or b._hess is not None
 
-    def stacked(h):
-        return make(h.value, h._stacked_parts() if with_hess else h.grad, tag)
-    # the gradient and Hessian parts of each side enter linearly: the dual product rule
-    lin = np.einsum(spec, stacked(a), stacked(b))
-    # the cross term g_a,p g_b,q + g_a,q g_b,p: all pairs (p, q) in one contraction (a GEMM
-    # for the usual specs), then the symmetric part packed
-    ins, out = spec.split("->")
-    sa, sb = ins.split(",")
-    p_, q_ = [c for c in _LETTERS.upper() if c not in spec][:2]
-    full = contract(f"{sa}{p_},{sb}{q_}->{out}{p_}{q_}", a.grad, b.grad)
-    cross = full[..., i, j] + full[..., j, i]
-    p = lin.partials
-    buf = np.empty(np.shape(lin.value) + (n + len(i),), dtype=np.result_type(p, cross))
-    buf[..., :n] = p[..., :n]
-    if with_hess:
-        np.add(p[..., n:], cross, out=buf[..., n:])
-    else:
-        buf[..., n:] = cross
-    return HyperDual._from_stacked(lin.value, buf, n)
+        def stacked(h):
+            return make(h.value, h._stacked_parts() if with_hess else h.grad, tag)
+        # the gradient and Hessian parts of each side enter linearly: the dual product rule
+        lin = np.einsum(spec, stacked(a), stacked(b))
+        # the cross term g_a,p g_b,q + g_a,q g_b,p: all pairs (p, q) in one contraction (a GEMM
+        # for the usual specs), then the symmetric part packed
+        ins, out = spec.split("->")
+        sa, sb = ins.split(",")
+        p_, q_ = [c for c in _LETTERS.upper() if c not in spec][:2]
+        full = contract(f"{sa}{p_},{sb}{q_}->{out}{p_}{q_}", a.grad, b.grad)
+        cross = full[..., i, j] + full[..., j, i]
+        p = lin.partials
+        buf = np.empty(np.shape(lin.value) + (n + len(i),), dtype=np.result_type(p, cross))
+        buf[..., :n] = p[..., :n]
+        if with_hess:
+            np.add(p[..., n:], cross, out=buf[..., n:])
+        else:
+            buf[..., n:] = cross
+        return HyperDual._from_stacked(lin.value, buf, n)
 
 
 # --- everything else: the equivalent dual of duals ---------------------------------------
 def _via_nested(func, args, kwargs):
-    inner, outer = new_tag(), new_tag()
-    n = None
+    with fresh(2) as (inner, outer):  # live: func may call helpers
+        n = None
 
-    def to_nested(a):
-        nonlocal n
-        if isinstance(a, HyperDual):
-            n = a.n_directions
-            full = a.hessian()
-            return make(make(a.value, a.grad, inner), make(a.grad, full, inner), outer)
-        if isinstance(a, (list, tuple)):
-            return type(a)(to_nested(b) for b in a)
-        return a
+        def to_nested(a):
+            nonlocal n
+            if isinstance(a, HyperDual):
+                n = a.n_directions
+                full = a.hessian()
+                return make(make(a.value, a.grad, inner), make(a.grad, full, inner), outer)
+            if isinstance(a, (list, tuple)):
+                return type(a)(to_nested(b) for b in a)
+            return a
 
-    args = [to_nested(a) for a in args]
-    kwargs = {k: to_nested(v) for k, v in kwargs.items()}
-    out = func(*args, **kwargs)
-    i, j = _pairs(n)
+        args = [to_nested(a) for a in args]
+        kwargs = {k: to_nested(v) for k, v in kwargs.items()}
+        out = func(*args, **kwargs)
+        i, j = _pairs(n)
 
-    def back(d):
-        if isinstance(d, (list, tuple)):
-            return type(d)(back(e) for e in d)
-        if isinstance(d, DualNumber) and d._tag == outer:
-            value = d.value.value if isinstance(d.value, DualNumber) else d.value
-            grad = d.partials.value if isinstance(d.partials, DualNumber) else d.partials
-            if isinstance(d.partials, DualNumber) and d.partials._tag == inner:
-                full = d.partials.partials
-            else:
-                full = np.zeros(np.shape(value) + (n, n), dtype=np.result_type(value))
-            return HyperDual._new(value, np.asarray(grad), full[..., i, j])
-        if isinstance(d, DualNumber):  # constant in the outer perturbation
-            return HyperDual._new(d.value, d.partials, np.zeros(d.shape + (len(i),),
-                                                                 d.partials.dtype))
-        return d
-    return back(out)
+        def back(d):
+            if isinstance(d, (list, tuple)):
+                return type(d)(back(e) for e in d)
+            if isinstance(d, DualNumber) and d._tag == outer:
+                value = d.value.value if isinstance(d.value, DualNumber) else d.value
+                grad = d.partials.value if isinstance(d.partials, DualNumber) else d.partials
+                if isinstance(d.partials, DualNumber) and d.partials._tag == inner:
+                    full = d.partials.partials
+                else:
+                    full = np.zeros(np.shape(value) + (n, n), dtype=np.result_type(value))
+                return HyperDual._new(value, np.asarray(grad), full[..., i, j])
+            if isinstance(d, DualNumber):  # constant in the outer perturbation
+                return HyperDual._new(d.value, d.partials, np.zeros(d.shape + (len(i),),
+                                                                     d.partials.dtype))
+            return d
+        return back(out)

@@ -3,7 +3,9 @@
 Each nested helper call owns a tag; a dual of another call must act as a constant.
 """
 import numpy as np
+import pytest
 
+import dualad as ad
 from dualad import derivative, gradient, jacobian
 
 
@@ -90,3 +92,23 @@ def test_leaked_inner_dual_times_outer():  # x * (stale y = 2) -> derivative 2
         return derivative(lambda y: store.setdefault("y", y) + x, 2.0) * x * store["y"]
     assert derivative(lambda x: g(x, {}), 1.5) == 2.0
     assert isinstance(derivative(lambda x: g(x, {}), 1.5), float)
+
+
+def test_helper_inside_a_custom_rule_under_every_hessian_method():
+    # the rule calls derivative() on its primal; HyperDual runs it on a dual of duals whose
+    # (internal) tags must stay live for that inner call, or the Hessian silently becomes 0
+    @ad.custom_jvp
+    def f(x):
+        return np.sin(x) * x
+
+    @f.defjvp
+    def f_jvp(primals, tangents):
+        (x,), (t,) = primals, tangents
+        d = ad.derivative(lambda y: np.sin(y) * y, x)
+        return f(x), np.expand_dims(d, -1) * t
+
+    x0 = 0.7
+    exact = 2 * np.cos(x0) - x0 * np.sin(x0)
+    for method in ("hyperdual", "nested"):
+        hess = ad.hessian(lambda v: f(v[0]), np.array([x0]), method=method)
+        assert hess[0, 0] == pytest.approx(exact, rel=1e-12), method
