@@ -57,6 +57,8 @@ def _polygamma_scalar(n, x):
     return acc + sign * total
 
 
+# One named def each, not a loop over lambdas: numba keys its disk cache by function name and
+# line, so generated lambdas would share (and overwrite) one cache entry.
 @numba.vectorize(_SIGS, cache=True)
 def erf(x):
     """Error function, elementwise."""

@@ -64,3 +64,18 @@ def assert_close(actual, expected, dtype=np.float64, oracle="fd", tol=None, what
             f"\n actual   {actual[bad] if actual.ndim else actual}"
             f"\n expected {np.broadcast_to(expected, bad.shape)[bad]}"
             f"\n max err  {err.max():.3g}")
+
+
+# --- the rule table as test cases (shared by the second-order and Taylor tests) -----------
+def rule_cases():
+    """``pytest.param(ufunc, id=name)`` for every rule: adding a rule adds its tests."""
+    import pytest
+    from dualad._rules import RULES
+    return [pytest.param(f, id=f.__name__) for f in RULES]
+
+
+def live_arguments(rule):
+    """Argument positions that may vary (a ``None`` derivative marks a constant argument)."""
+    if rule.kind in ("linear", "zero"):
+        return list(range(len(rule.derivs)))
+    return [i for i, d in enumerate(rule.derivs) if d is not None]

@@ -18,18 +18,12 @@ import dualad as ad
 from dualad import DualNumber, HyperDual, Taylor
 from dualad._rules import RULES
 
-from _oracles import fd
+from _oracles import fd, live_arguments, rule_cases
 
 # --- the rule table, as test cases --------------------------------------------------------
 NAMES = {f: f.__name__ for f in RULES}
-CASES = [pytest.param(f, id=NAMES[f]) for f in RULES]
-
-
-def _live(rule):
-    """Argument positions that may vary (a ``None`` derivative marks a constant argument)."""
-    if rule.kind in ("linear", "zero"):
-        return list(range(len(rule.derivs)))
-    return [i for i, d in enumerate(rule.derivs) if d is not None]
+CASES = rule_cases()
+_live = live_arguments
 
 
 def _points(ufunc, count=3):

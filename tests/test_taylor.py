@@ -16,6 +16,8 @@ from dualad import Taylor, taylor
 from dualad._rules import RULES
 from dualad.taylor import TaylorUnsupported
 
+from _oracles import live_arguments, rule_cases
+
 
 def cauchy_derivatives(f, x, order, r=0.5, n=256):
     """f^(k)(x) for k = 0..order from samples of the complex-analytic f on a circle."""
@@ -93,13 +95,8 @@ def test_taylor_coefficients_are_not_factorial_scaled():
 
 # --- every rule through the generic route, against nested duals ---------------------------
 NAMES = {f: f.__name__ for f in RULES}
-CASES = [pytest.param(f, id=NAMES[f]) for f in RULES]
-
-
-def _live(rule):
-    if rule.kind in ("linear", "zero"):
-        return list(range(len(rule.derivs)))
-    return [i for i, d in enumerate(rule.derivs) if d is not None]
+CASES = rule_cases()
+_live = live_arguments
 
 
 def _point(ufunc):
