@@ -11,6 +11,9 @@ and instantiated with ``math``, ``dualad.math``, ``ad.admath`` or ``jax.numpy``)
     w = exp(-z) * sqrt(1.0 + x * x)
     return 0.5 * (w * z - y / (2.0 + w)) + x
 
+The scalar duals use the C operators when they were compiled; ``DUALAD_PURE_PYTHON=1``
+measures the pure-Python ones.
+
 Contenders, each divided by the time of the same function on a plain float:
 ``dualad.derivative(f, 0.7)`` (scalar duals), ``dualad.derivative`` of a 0-d float64 array
 (the array path, for reference), the PyPI ``ad`` package (``adnumber(x)`` then ``.d(x)``;
@@ -131,6 +134,9 @@ def main():
     print(f"python {platform.python_version()}, numpy {np.__version__}, dualad "
           f"{ad.__version__}; pinned to core {CORE}, one thread; {REPEATS} interleaved "
           f"repeats of >= {MIN_TIME} s, medians")
+    from dualad import scalar
+    print("scalar-dual operators: " + ("C (dualad._cscalar)" if scalar._cscalar else
+                                       "pure Python (DUALAD_PURE_PYTHON=1 or not compiled)"))
     for note in NOTES:
         print(note)
     status = check()

@@ -43,6 +43,7 @@ from __future__ import annotations
 import builtins
 import math
 import numbers
+import os
 import types
 from typing import Any, Callable, Union
 
@@ -52,31 +53,26 @@ from . import _rules, _special, _tags
 from ._rules import RULES
 from .dual import DualNumber, NoSilentConversion, make
 
+try:  # the optional C operators (setup.py); DUALAD_PURE_PYTHON=1 runs without them
+    from . import _cscalar
+except ImportError:
+    _cscalar = None
+if os.environ.get("DUALAD_PURE_PYTHON", "") not in ("", "0"):
+    _cscalar = None
+
 __all__ = ["ScalarDual", "derivative", "dual", "to_dual"]
 
 Real = Union[float, int]
 
 
-class ScalarDual(NoSilentConversion):
-    """A scalar dual number ``value + tangent·ε`` (one direction) for plain-Python code.
+class _Operators:
+    """``+ - * /`` and unary ``-`` of scalar duals in pure Python: the table's formulas in its
+    order of operations, written out for speed. They define the semantics; the optional C base
+    (``dualad/_cscalar.c``) runs the same float arithmetic for the common case (floats and
+    scalar duals of one tag holding floats) and calls these methods for everything else."""
 
-    ``value`` and ``tangent`` are floats, or scalar duals of an older tag (nesting). Duals
-    built by hand carry tag 0 and share one ε with hand-built ``DualNumber``s.
+    __slots__ = ()
 
-    Build one by hand with ``dual(value, tangent)``; ``derivative`` builds them for you.
-
-    >>> x = dual(3.0, 1.0)
-    >>> y = x * x + 2 * x
-    >>> (y.value, y.tangent)
-    (15.0, 8.0)
-    >>> x > 2, sorted([dual(2.0), x, 1.0])[0]
-    (True, 1.0)
-    """
-
-    __slots__ = ("value", "tangent", "tag")
-    __hash__ = None  # == compares values, as for DualNumber
-
-    # --- arithmetic, written out (the table's formulas, in its order of operations) -------
     def __add__(self, o):
         to = type(o)
         if to is float or to is int:
@@ -222,6 +218,39 @@ class ScalarDual(NoSilentConversion):
                 pass
         return _mixed(o, self, _div)
 
+    def __neg__(self):
+        s = _S()
+        s.value = -self.value
+        s.tangent = -self.tangent
+        s.tag = self.tag
+        return s
+
+
+
+# the C base when it was built (setup.py), else the pure-Python operators and slots
+_STORAGE = (_cscalar.Base,) if _cscalar else (_Operators,)
+
+
+class ScalarDual(*_STORAGE, NoSilentConversion):
+    """A scalar dual number ``value + tangent·ε`` (one direction) for plain-Python code.
+
+    ``value`` and ``tangent`` are floats, or scalar duals of an older tag (nesting). Duals
+    built by hand carry tag 0 and share one ε with hand-built ``DualNumber``s.
+
+    Build one by hand with ``dual(value, tangent)``; ``derivative`` builds them for you.
+
+    >>> x = dual(3.0, 1.0)
+    >>> y = x * x + 2 * x
+    >>> (y.value, y.tangent)
+    (15.0, 8.0)
+    >>> x > 2, sorted([dual(2.0), x, 1.0])[0]
+    (True, 1.0)
+    """
+
+    __slots__ = () if _cscalar else ("value", "tangent", "tag")
+    __hash__ = None  # == compares values, as for DualNumber
+
+    # --- other operators (the common four come from _STORAGE) ----------------------------
     def __pow__(self, o):
         to = type(o)
         if (to is float or to is int) and type(self.value) is float:
@@ -256,13 +285,6 @@ class ScalarDual(NoSilentConversion):
 
     def __rdivmod__(self, o):
         return o // self, o % self
-
-    def __neg__(self):
-        s = _S()
-        s.value = -self.value
-        s.tangent = -self.tangent
-        s.tag = self.tag
-        return s
 
     def __pos__(self):
         return self
@@ -331,6 +353,9 @@ class ScalarDual(NoSilentConversion):
         """The tangent as a length-1 direction axis, as ``DualNumber.partials``."""
         return to_dual(self).partials
 
+    def __reduce__(self):  # copy and pickle, whichever base holds the three parts
+        return _rebuild, (type(self), self.value, self.tangent, self.tag)
+
     # --- printing ------------------------------------------------------------------------
     def __repr__(self):
         tag = f", tag={self.tag}" if self.tag else ""
@@ -344,6 +369,14 @@ class ScalarDual(NoSilentConversion):
 
 
 _S = ScalarDual  # ScalarDual() without arguments: the fastest way to a new object
+if _cscalar:
+    _cscalar.setup(ScalarDual, _Operators)
+
+
+def _rebuild(cls, value, tangent, tag):
+    s = cls()
+    s.value, s.tangent, s.tag = value, tangent, tag
+    return s
 
 
 def dual(value: Real, tangent: Real = 0.0) -> ScalarDual:

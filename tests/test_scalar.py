@@ -228,3 +228,100 @@ def test_benchmark_quick_runs():
     names = [r.split("|")[1].strip() for r in rows[1:]]
     assert names[:3] == ["plain floats (math)", "dualad.derivative (scalar duals)",
                          "dualad.derivative (0-d arrays)"]
+
+
+# --- the optional C operators (dualad/_cscalar.c) against the pure-Python ones ------------------
+from dualad import scalar as _scalar  # noqa: E402
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+C_BUILT = _scalar._cscalar is not None
+OPS = {"+": (lambda a, b: a + b, "__add__", "__radd__"),
+       "-": (lambda a, b: a - b, "__sub__", "__rsub__"),
+       "*": (lambda a, b: a * b, "__mul__", "__rmul__"),
+       "/": (lambda a, b: a / b, "__truediv__", "__rtruediv__")}
+finite = st.floats(-1e300, 1e300) | st.sampled_from([0.0, -0.0, 1.0, 2.0 ** -1074])
+number = finite | st.integers(-10 ** 20, 10 ** 20) | st.sampled_from([
+    0, 10 ** 400, math.inf, -math.inf, math.nan])
+
+
+@st.composite
+def operands(draw):
+    """A scalar dual of tag 7 (float or nested parts) or of another tag, or a constant."""
+    kind = draw(st.sampled_from(["dual", "dual", "other tag", "nested", "constant"]))
+    if kind == "constant":
+        return draw(number)
+    s = ScalarDual()
+    s.value, s.tangent = draw(finite), draw(finite)
+    s.tag = 7 if kind != "other tag" else draw(st.sampled_from([3, 9]))
+    if kind == "nested":
+        inner = ScalarDual()
+        inner.value, inner.tangent, inner.tag = s.value, draw(finite), 2
+        s.value = inner
+    return s
+
+
+def _outcome(fn, *args):
+    try:
+        r = fn(*args)
+    except Exception as err:  # the same exception type on both paths
+        return type(err).__name__
+    if r is NotImplemented:
+        return "NotImplemented"
+    return _bits(r)
+
+
+def _bits(r):
+    if type(r) is ScalarDual:
+        return ("dual", _bits(r.value), _bits(r.tangent), r.tag)
+    return (type(r).__name__, math.copysign(1.0, r) if r == 0 else None,
+            "nan" if r != r else r)
+
+
+@pytest.mark.skipif(not C_BUILT, reason="the C extension was not built (no compiler)")
+@settings(max_examples=400)
+@given(st.sampled_from(sorted(OPS)), operands(), operands())
+def test_c_operators_give_the_bits_of_the_python_operators(op, a, b):
+    if type(a) is not ScalarDual and type(b) is not ScalarDual:
+        b = dual(0.5, 1.0)
+    fn, name, rname = OPS[op]
+    want = (_outcome(getattr(_scalar._Operators, name), a, b) if type(a) is ScalarDual
+            else _outcome(getattr(_scalar._Operators, rname), b, a))
+    if want == "NotImplemented":
+        return  # Python then asks the other operand
+    assert _outcome(fn, a, b) == want
+
+
+@pytest.mark.skipif(not C_BUILT, reason="the C extension was not built (no compiler)")
+@given(operands())
+def test_c_negation_gives_the_bits_of_the_python_operator(a):
+    if type(a) is ScalarDual:
+        assert _outcome(lambda x: -x, a) == _outcome(_scalar._Operators.__neg__, a)
+
+
+def test_the_c_extension_is_built_in_ci():
+    if not C_BUILT and os.environ.get("CI") and not os.environ.get("DUALAD_PURE_PYTHON"):
+        pytest.fail("CI: dualad._cscalar was not built; is a C compiler installed?")
+
+
+def test_subclasses_and_copies_keep_the_parts():
+    import copy
+    import pickle
+
+    class Mine(ScalarDual):
+        __slots__ = ()
+    m = Mine()
+    m.value, m.tangent, m.tag = 2.0, 1.0, 0
+    assert _bits(m * 3.0) == _bits(dual(2.0, 1.0) * 3.0)
+    assert _bits(3.0 - m) == _bits(3.0 - dual(2.0, 1.0))
+    x = dual(2.0, 3.0) * dual(5.0, 7.0)
+    for y in (copy.copy(x), copy.deepcopy(x), pickle.loads(pickle.dumps(x))):
+        assert _bits(y) == _bits(x)
+
+
+def test_the_pure_python_operators_pass_this_file():
+    # the pure-Python build (no compiler): this file again without the C operators
+    env = dict(os.environ, DUALAD_PURE_PYTHON="1")
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          __file__, "-k", "not pure_python_operators and not benchmark"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
