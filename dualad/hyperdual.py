@@ -9,6 +9,16 @@ concatenate, a product with a constant matrix, ...) act on the gradient and Hess
 alike through the DualNumber machinery; products of two hyper-duals carry the cross term;
 everything else runs on the equivalent dual of duals, so nothing the core supports is lost.
 
+Outer-product terms: an elementwise function adds f''·g gᵀ to every element's Hessian part,
+n² numbers per element although they are the outer product of the n-vector g. With enough
+directions (``TERMS_MIN_N``) such contributions stay unexpanded as terms ``(c, U, W)``
+meaning ``c · U Wᵀ`` per element (their sum is symmetric): later elementwise functions only
+scale ``c``, structural functions (indexing, reshape, concatenate, ...) move ``c``, ``U``
+and ``W`` like values and partials, and ``sum`` contracts them with one GEMM,
+``(c·U)ᵀ W``. A Hessian that is a sum of elementwise terms (the usual objective) then costs
+O(size·n²) in BLAS instead of O(size·n²) of memory traffic per operation. Any other function
+first expands the terms into the packed Hessian part, as before.
+
 >>> import numpy as np
 >>> x = HyperDual.seed(np.array([3.0, 4.0]))
 >>> y = x[0] ** 2 * x[1] + x[1] + 2
@@ -19,6 +29,7 @@ import dis
 import functools
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_tuple
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from . import _functions, _ufunc, kernels
@@ -30,8 +41,11 @@ from .dual import DualNumber, _partials_index, _plain_index, make
 from .taylor import PerturbationMix, Taylor
 
 
+@functools.lru_cache(maxsize=64)
 def _pairs(n):
-    return np.triu_indices(n)
+    i, j = np.triu_indices(n)  # read-only: shared by every call
+    i.flags.writeable = j.flags.writeable = False
+    return i, j
 
 
 class HyperDual(NDArrayOperatorsMixin):
@@ -43,8 +57,9 @@ class HyperDual(NDArrayOperatorsMixin):
     """
 
     # _stacked: when not None, one buffer S + (n + n(n+1)/2,) whose views are grad and hess,
-    # so functions linear in their arguments take both parts without a concatenation
-    __slots__ = ("value", "grad", "_hess", "_stacked")
+    # so functions linear in their arguments take both parts without a concatenation.
+    # _terms: outer-product terms (c, U, W) not yet added to the Hessian part (see above)
+    __slots__ = ("value", "grad", "_hess", "_stacked", "_terms")
     __hash__ = None
 
     def __init__(self, value, grad, hess=None):
@@ -62,7 +77,7 @@ class HyperDual(NDArrayOperatorsMixin):
                 raise ValueError(f"dualad: HyperDual hess must have shape "
                                  f"{value.shape + (m,)} (upper triangle of {n}x{n}), "
                                  f"got {hess.shape}")
-        self.value, self.grad, self._hess, self._stacked = value, grad, hess, None
+        self.value, self.grad, self._hess, self._stacked, self._terms = value, grad, hess, None, ()
 
     @classmethod
     def seed(cls, x):
@@ -73,14 +88,26 @@ class HyperDual(NDArrayOperatorsMixin):
         return cls(x, np.eye(n, dtype=x.dtype).reshape(x.shape + (n,)))
 
     @staticmethod
-    def _new(value, grad, hess, stacked=None):
+    def _new(value, grad, hess, stacked=None, terms=()):
         h = object.__new__(HyperDual)
         h.value, h.grad, h._hess, h._stacked = np.asarray(value), grad, hess, stacked
+        h._terms = terms
         return h
 
     @staticmethod
-    def _from_stacked(value, stacked, n):
-        return HyperDual._new(value, stacked[..., :n], stacked[..., n:], stacked)
+    def _from_stacked(value, stacked, n, terms=()):
+        return HyperDual._new(value, stacked[..., :n], stacked[..., n:], stacked, terms)
+
+    def _expand(self):
+        """Add the outer-product terms to the packed Hessian part (in place); returns self."""
+        if self._terms:
+            i, j = _pairs(self.n_directions)
+            packed = None if self._hess is None else self._hess.copy()
+            for c, u, w in self._terms:
+                t = (c[..., None] * u[..., i]) * w[..., j]
+                packed = t if packed is None else np.add(packed, t, out=packed)
+            self._hess, self._stacked, self._terms = packed, None, ()
+        return self
 
     def _stacked_parts(self):
         """grad and hess on one trailing axis (a view when they already share a buffer)."""
@@ -91,6 +118,7 @@ class HyperDual(NDArrayOperatorsMixin):
     @property
     def hess(self):
         """Packed upper triangle of the Hessian part, shape S + (n(n+1)/2,)."""
+        self._expand()
         if self._hess is None:  # zero until a nonlinear operation (seeds are linear)
             n = self.n_directions
             return np.zeros(self.shape + (n * (n + 1) // 2,), dtype=self.dtype)
@@ -122,11 +150,12 @@ class HyperDual(NDArrayOperatorsMixin):
     def __getitem__(self, index):
         index = _plain_index(index)
         pidx = _partials_index(index)
+        terms = tuple((c[index], u[pidx], w[pidx]) for c, u, w in self._terms)
         if self._stacked is not None:
             return HyperDual._from_stacked(self.value[index], self._stacked[pidx],
-                                           self.n_directions)
+                                           self.n_directions, terms)
         return HyperDual._new(self.value[index], self.grad[pidx],
-                              None if self._hess is None else self._hess[pidx])
+                              None if self._hess is None else self._hess[pidx], None, terms)
 
     def reshape(self, *shape):
         return np.reshape(self, shape[0] if len(shape) == 1 else shape)
@@ -178,8 +207,10 @@ class HyperDual(NDArrayOperatorsMixin):
         category = _functions.CATEGORY.get(func)
         if category == "primal":
             return func(*(_primal(a) for a in args), **kwargs)
+        if func is np.sum and isinstance(args[0], HyperDual) and args[0]._terms:
+            return _sum(*args, **kwargs)
         if category in ("structural", "linear"):
-            return _as_stacked(func, args, kwargs)
+            return _as_stacked(func, args, kwargs, structural=category == "structural")
         if func in (np.dot, np.tensordot, np.inner, np.einsum):
             return _bilinear(func, args, kwargs)
         return _via_nested(func, args, kwargs)
@@ -209,12 +240,26 @@ def _n(inputs):
     return ns.pop()
 
 
-def _sum(*terms):
+def _add_all(*terms):
     total = None
     for t in terms:
         if t is not None:
             total = t if total is None else total + t
     return total
+
+
+#: outer-product terms are kept from this many directions on (below, the packed Hessian part
+#: is small and the kernels win), and at most this many per array (then expanded)
+TERMS_MIN_N = 16
+MAX_TERMS = 12
+
+
+def _finite(x):
+    return bool(np.all(np.isfinite(x)))
+
+
+def _nonzero(x):
+    return not (isinstance(x, float) and x == 0.0) and bool(np.any(x))
 
 
 def _second_derivatives(ufunc, rule, values, live):
@@ -277,14 +322,16 @@ def _apply_rule(ufunc, rule, inputs):
     shape, dtype = ans.shape, ans.dtype
     m = n * (n + 1) // 2
     if rule.kind == "linear":
+        terms = _scaled_terms(inputs, rule.derivs, shape)  # first: it may expand the inputs
         hyper = [a for a in inputs if isinstance(a, HyperDual)]
         if all(a._stacked is not None for a in hyper):
-            st = _sum(*(_ufunc._scaled(a._stacked, c) if isinstance(a, HyperDual) else None
-                        for a, c in zip(inputs, rule.derivs)))
-            return HyperDual._from_stacked(ans, np.broadcast_to(st, shape + st.shape[-1:]), n)
-        g = _sum(*(_ufunc._scaled(gr, c) for gr, c in zip(grads, rule.derivs)))
-        h = _sum(*(_ufunc._scaled(he, c) for he, c in zip(hesses, rule.derivs)))
-        return _result(ans, g, h)
+            st = _add_all(*(_ufunc._scaled(a._stacked, c) if isinstance(a, HyperDual) else None
+                            for a, c in zip(inputs, rule.derivs)))
+            return HyperDual._from_stacked(ans, np.broadcast_to(st, shape + st.shape[-1:]), n,
+                                           terms)
+        g = _add_all(*(_ufunc._scaled(_parts(a)[1], c) for a, c in zip(inputs, rule.derivs)))
+        h = _add_all(*(_ufunc._scaled(_parts(a)[2], c) for a, c in zip(inputs, rule.derivs)))
+        return _result(ans, g, h, terms)
     if rule.kind == "zero":
         return HyperDual._new(ans, np.zeros(shape + (n,), dtype), None)
     live = [i for i, g in enumerate(grads) if g is not None]
@@ -292,6 +339,17 @@ def _apply_rule(ufunc, rule, inputs):
         raise TypeError(f"dualad: numpy.{ufunc.__name__} cannot be differentiated with "
                         "respect to this argument; pass a constant")
     firsts, seconds = _second_derivatives(ufunc, rule, values, live)
+    terms = _new_terms(inputs, live, firsts, seconds, n, shape, dtype)
+    if terms is not None:
+        grad = _add_all(*(np.asarray(f)[..., None] * grads[a] for a, f in zip(live, firsts)))
+        hess = _add_all(*(None if hesses[a] is None else np.asarray(f)[..., None] * hesses[a]
+                          for a, f in zip(live, firsts)))
+        return _result(ans, grad, hess, terms)
+    for a in inputs:  # the packed Hessian parts in full, for the kernels
+        if isinstance(a, HyperDual) and a._terms:
+            values, grads, hesses = zip(*(_parts(b._expand() if isinstance(b, HyperDual)
+                                                 else b) for b in inputs))
+            break
     buf = np.empty(shape + (n + m,), dtype)
     flat = buf.reshape(-1, n + m)
     og, oh = flat[:, :n], flat[:, n:]
@@ -312,21 +370,127 @@ def _apply_rule(ufunc, rule, inputs):
     return HyperDual._from_stacked(ans, buf, n)
 
 
-def _result(value, g, h):
+def _result(value, g, h, terms=()):
     shape = np.shape(value)
     return HyperDual._new(value, np.broadcast_to(g, shape + g.shape[-1:]),
-                          None if h is None else np.broadcast_to(h, shape + h.shape[-1:]))
+                          None if h is None else np.broadcast_to(h, shape + h.shape[-1:]),
+                          None, terms)
+
+
+def _broadcast_term(c, u, w, shape):
+    n = u.shape[-1]
+    return (np.broadcast_to(c, shape), np.broadcast_to(u, shape + (n,)),
+            np.broadcast_to(w, shape + (n,)))
+
+
+def _scaled_terms(inputs, coefficients, shape):
+    """The terms of a function linear in its arguments (add, subtract, negative, ...)."""
+    terms = []
+    for a, k in zip(inputs, coefficients):
+        if isinstance(a, HyperDual):
+            terms += [_broadcast_term(c if k == 1.0 else c * k, u, w, shape)
+                      for c, u, w in a._terms]
+    if len(terms) > MAX_TERMS:  # expand them; (c, U, W) of a sum would just keep growing
+        for a in inputs:
+            if isinstance(a, HyperDual):
+                a._expand()
+        return ()
+    return tuple(terms)
+
+
+def _new_terms(inputs, live, firsts, seconds, n, shape, dtype):
+    """The terms of a nonlinear elementwise function, or None where the kernels take it.
+
+    ``f(u, w)`` scales the terms of ``u`` by ``f_u`` (and of ``w`` by ``f_w``) and adds
+    ``f_uu g_u g_uᵀ + f_uw (g_u g_wᵀ + g_w g_uᵀ) + f_ww g_w g_wᵀ``.
+    """
+    if n < TERMS_MIN_N or dtype.kind != "f":
+        return None
+    # the kernels' guard (0 · inf = 0 where a tangent is zero) needs them: no terms then
+    if not all(_finite(f) for f in firsts) or not all(_finite(d) for row in seconds
+                                                      for d in row):
+        return None
+    terms = []
+    for a, f in zip(live, firsts):
+        terms += [_broadcast_term(c * f, u, w, shape) for c, u, w in inputs[a]._terms]
+    for s, a in enumerate(live):
+        for t, b in enumerate(live):
+            d = seconds[s][t]
+            if _nonzero(d):
+                terms.append(_broadcast_term(np.asarray(d, dtype=dtype), inputs[a].grad,
+                                             inputs[b].grad, shape))
+    if len(terms) > MAX_TERMS:
+        return None
+    return tuple(terms)
+
+
+def _sum(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
+    """``np.sum`` of a HyperDual with terms: each term contracted in one GEMM, (c·U)ᵀ W."""
+    if dtype is not None or out is not None or kwargs:
+        return _as_stacked(np.sum, (a._expand(),),
+                           dict(kwargs, axis=axis, dtype=dtype, out=out, keepdims=keepdims))
+    n = a.n_directions
+    plain = HyperDual._new(a.value, a.grad, a._hess, a._stacked)
+    total = np.sum(plain, axis=axis, keepdims=keepdims)
+    nd = a.ndim
+    axes = tuple(range(nd)) if axis is None else tuple(
+        normalize_axis_tuple(axis, nd))
+    letters = _LETTERS[:nd]
+    kept = "".join(c for k, c in enumerate(letters) if k not in axes)
+    spec = f"{letters}Y,{letters}Z->{kept}YZ"
+    full = None
+    for c, u, w in a._terms:
+        t = contract(spec, c[..., None] * u, w)
+        full = t if full is None else full + t
+    i, j = _pairs(n)
+    packed = full[..., i, j].reshape(total.shape + (len(i),))
+    hess = packed if total._hess is None else total._hess + packed
+    return HyperDual._new(total.value, total.grad, hess)
 
 
 # --- linear functions: gradient and Hessian parts travel as one stacked partials axis ----
-def _as_stacked(func, args, kwargs):
+def _as_stacked(func, args, kwargs, structural=False):
+    """``func`` linear in its HyperDual arguments, on their parts stacked as partials.
+
+    Structural functions (each output element is one input element) also carry the
+    outer-product terms, as more columns ``c | U | W`` (arrays with fewer terms get zero
+    terms); for any other linear function the terms are expanded first.
+    """
     hyper = [a for a in _walk((args, kwargs)) if isinstance(a, HyperDual)]
     n = hyper[0].n_directions
+    if not structural:
+        for a in hyper:
+            a._expand()
+    k = max(len(a._terms) for a in hyper)
     with_hess = any(a._hess is not None for a in hyper)  # zero Hessian parts stay unmade
-    return through_stacked(
-        func, args, kwargs, HyperDual,
-        lambda a: (a.value, a._stacked_parts() if with_hess else a.grad),
-        lambda v, p: HyperDual._from_stacked(v, p, n) if with_hess else HyperDual._new(v, p, None))
+    m = n * (n + 1) // 2 if with_hess else 0
+    if k == 0:
+        return through_stacked(
+            func, args, kwargs, HyperDual,
+            lambda a: (a.value, a._stacked_parts() if with_hess else a.grad),
+            lambda v, p: HyperDual._from_stacked(v, p, n) if with_hess
+            else HyperDual._new(v, p, None))
+
+    def to_parts(a):
+        shape, dtype = a.shape, a.grad.dtype
+        cols = [a.grad] + ([a._hess if a._hess is not None else np.zeros(shape + (m,), dtype)]
+                           if with_hess else [])
+        zero_g = np.zeros(shape + (n,), dtype)
+        for t in range(k):
+            c, u, w = a._terms[t] if t < len(a._terms) else (np.zeros(shape, dtype), zero_g,
+                                                              zero_g)
+            cols += [np.asarray(c, dtype)[..., None], u, w]
+        return a.value, np.concatenate(cols, axis=-1)
+
+    def from_parts(v, p):
+        base = n + m
+        terms = tuple((p[..., base + t * (2 * n + 1)],
+                       p[..., base + t * (2 * n + 1) + 1:base + t * (2 * n + 1) + 1 + n],
+                       p[..., base + t * (2 * n + 1) + 1 + n:base + (t + 1) * (2 * n + 1)])
+                      for t in range(k))
+        return HyperDual._new(v, p[..., :n], p[..., n:base] if with_hess else None, None,
+                              terms)
+    return through_stacked(func, args, kwargs, HyperDual, to_parts, from_parts)
 
 
 def _walk(obj):
@@ -388,7 +552,7 @@ def _product_spec(func, args, kwargs):
 def _bilinear(func, args, kwargs):
     operands = args[1:] if func is np.einsum else args[:2]
     if sum(isinstance(a, HyperDual) for a in operands) <= 1:
-        return _as_stacked(func, args, kwargs)  # linear in the one varying operand
+        return _as_stacked(func, args, kwargs)  # linear in the one varying operand (expanded)
     spec = _product_spec(func, args, kwargs)
     if spec is None:
         return _via_nested(func, args, kwargs)
@@ -402,6 +566,7 @@ def _matmul(a, b):
 def _product(spec, a, b):
     """Value, gradient and packed Hessian of the product ``einsum(spec, a, b)``."""
     _check_no_dual((a, b))
+    a, b = a._expand(), b._expand()
     n = _n((a, b))
     i, j = _pairs(n)
     with fresh() as tag:
