@@ -26,12 +26,31 @@ def tensordot(a, b, axes=2):
         ax_a, ax_b = (normalize_axis_tuple(ax, nd) for ax, nd in zip(axes, (na, nb)))
     value = np.tensordot(av, bv, (ax_a, ax_b))
     terms = []
-    if ap is not None:  # (a free..., n, b free...) -> direction axis last
-        t = np.tensordot(ap, bv, (ax_a, ax_b))
-        terms.append(np.moveaxis(t, na - len(ax_a), -1))
+    if ap is not None:
+        terms.append(_partials_times(ap, bv, ax_a, ax_b, na))
     if bp is not None:  # (a free..., b free..., n)
         terms.append(np.tensordot(av, bp, (ax_a, ax_b)))
     return result(value, accumulate(*terms), tag)
+
+
+def _partials_times(ap, bv, ax_a, ax_b, na):
+    """The partials of ``a`` contracted with the plain ``b``, direction axis last."""
+    k = len(ax_a)
+    if (isinstance(bv, np.ndarray) and ax_a == tuple(range(na - k, na))
+            and ax_b == tuple(range(k))):
+        # the usual a @ B: B^T times each (K, n) block of partials, one batched GEMM that
+        # leaves the directions last (tensordot would transpose the partials and then back)
+        lead, n = ap.shape[:na - k], ap.shape[-1]
+        big_k = int(np.prod(ap.shape[na - k:-1], dtype=np.int64))
+        b2 = bv.reshape(big_k, -1)
+        p2 = ap.reshape(lead + (big_k, n))
+        if n == 1:  # one direction: a plain matrix product, no batch of thin GEMMs
+            out = np.matmul(p2[..., 0], b2)[..., None]
+        else:
+            out = np.matmul(b2.T, p2)
+        return out.reshape(lead + bv.shape[k:] + (n,))
+    t = np.tensordot(ap, bv, (ax_a, ax_b))  # (a free..., n, b free...)
+    return np.moveaxis(t, na - k, -1)
 
 
 @implements("custom", "dot")

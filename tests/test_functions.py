@@ -729,3 +729,25 @@ def test_float32_stays_float32():
     for y in (np.sum(x, axis=0), np.concatenate([x, x]), np.tril(x), np.dot(x, x.T),
               np.sort(x), np.max(x, axis=1), np.cumprod(x), np.pad(x, 1)):
         assert y.value.dtype == np.float32 and y.partials.dtype == np.float32, y
+
+
+@pytest.mark.parametrize("a_shape,b_shape,axes", [
+    ((5,), (5,), 1), ((5,), (5, 3), 1), ((4, 5), (5,), 1), ((4, 5), (5, 3), 1),
+    ((2, 4, 5), (5, 3), 1), ((2, 4, 5), (4, 5, 3), 2), ((3, 4), (4, 2, 2), 1),
+    ((4, 5), (3, 5), ([1], [1])), ((5, 4), (5, 3), ([0], [0]))])
+@pytest.mark.parametrize("n", [1, 3])
+def test_partials_times_a_plain_operand_equal_one_product_per_direction(a_shape, b_shape,
+                                                                       axes, n):
+    # oracle: the plain product of each direction's partials, one at a time
+    rng = np.random.default_rng(len(a_shape) * 10 + len(b_shape) + n)
+    a = DualNumber(rng.normal(size=a_shape), rng.normal(size=a_shape + (n,)))
+    b = rng.normal(size=b_shape)
+    out = np.tensordot(a, b, axes)
+    want = np.stack([np.tensordot(a.partials[..., k], b, axes) for k in range(n)], axis=-1)
+    assert out.partials.shape == want.shape
+    assert np.allclose(out.partials, want, rtol=1e-13, atol=1e-13)
+    assert np.array_equal(out.value, np.tensordot(a.value, b, axes))
+    if isinstance(axes, int) and axes == 1 and len(b_shape) <= 2:
+        got = a @ b if len(a_shape) <= 2 else np.matmul(a, b)
+        want = np.stack([a.partials[..., k] @ b for k in range(n)], axis=-1)
+        assert np.allclose(got.partials, want, rtol=1e-13, atol=1e-13)
