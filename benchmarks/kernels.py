@@ -4,7 +4,9 @@
     python benchmarks/kernels.py --quick   # smoke run
 
 (a) jvp_many through y = sin(x)·exp(−x·x) + sqrt(1 + x·x) with n directions, divided by
-    plain numpy evaluating y, with the fused kernels and with them switched off;
+    plain numpy evaluating y: as dualad runs it (the whole elementwise chain in one pass,
+    dualad/_lazy.py), with the per-rule fused kernels only (chains off), and with the numpy
+    path only (both off);
 (b) the size threshold: one dual op (sin, multiply) fused vs the numpy path by size;
 (c) first-call cost: calibration + compilation of one rule's kernels in a fresh process.
 One core, medians of interleaved repeats.
@@ -22,7 +24,7 @@ ARGS = setup(__doc__, "quick")  # and pins to the last core
 import numpy as np  # noqa: E402
 
 import dualad as ad  # noqa: E402
-from dualad import _fused  # noqa: E402
+from dualad import _fused, _lazy  # noqa: E402
 from dualad.dual import make  # noqa: E402
 
 REPEATS = 3 if ARGS.quick else 9
@@ -32,15 +34,19 @@ def expr(x):
     return np.sin(x) * np.exp(-x * x) + np.sqrt(1.0 + x * x)
 
 
-def no_fusion():
-    saved = _fused.MIN_SIZE
+def no_fusion(chains_only=False):
+    """Switch off the chain passes (``chains_only``) or them and the per-rule kernels."""
+    modules = (_lazy,) if chains_only else (_lazy, _fused)
+    saved = [m.MIN_SIZE for m in modules]
 
     class Off:
         def __enter__(self):
-            _fused.MIN_SIZE = 1 << 62
+            for m in modules:
+                m.MIN_SIZE = 1 << 62
 
         def __exit__(self, *exc):
-            _fused.MIN_SIZE = saved
+            for m, v in zip(modules, saved):
+                m.MIN_SIZE = v
     return Off()
 
 
@@ -53,21 +59,29 @@ def bench_directions():
         rng = np.random.default_rng(0)
         x = rng.uniform(-3, 3, m)
         V = rng.standard_normal((m, n))
-        fused = lambda: ad.jvp_many(expr, x, V)  # noqa: E731
+        chain = lambda: ad.jvp_many(expr, x, V)  # noqa: E731
+
+        def per_rule():
+            with no_fusion(chains_only=True):
+                ad.jvp_many(expr, x, V)
 
         def plain():
             with no_fusion():
                 ad.jvp_many(expr, x, V)
-        a, b = fused()[1], None
-        with no_fusion():
+        a = chain()[1]  # the first time rule by rule, then compiled as one pass
+        a2 = chain()[1]
+        with no_fusion(chains_only=True):
             b = ad.jvp_many(expr, x, V)[1]
-        assert np.array_equal(a, b), "fused and numpy paths differ"
-        t = measure({"numpy": lambda: expr(x), "fused": fused, "plain": plain}, REPEATS)
-        rows.append([f"{m:,}", n, f"{t.time('numpy') * 1e3:.3g} ms",
-                     f"{t.time('fused') * 1e3:.3g} ms", f"{t.ratio('fused', 'numpy'):.2f}",
-                     f"{t.time('plain') * 1e3:.3g} ms", f"{t.ratio('plain', 'numpy'):.2f}"])
-    print_table(["elements", "directions", "numpy", "dualad fused", "ratio", "numpy path only",
-                 "ratio"], rows, align=False)
+        with no_fusion():
+            c = ad.jvp_many(expr, x, V)[1]
+        assert all(np.array_equal(a, o) for o in (a2, b, c)), "the three paths differ"
+        t = measure({"numpy": lambda: expr(x), "chain": chain, "per_rule": per_rule,
+                     "plain": plain}, REPEATS)
+        rows.append([f"{m:,}", n, f"{t.time('numpy') * 1e3:.3g} ms"]
+                    + [f"{t.time(k) * 1e3:.3g} ms ({t.ratio(k, 'numpy'):.2f})"
+                       for k in ("chain", "per_rule", "plain")])
+    print_table(["elements", "directions", "numpy", "dualad (one pass per chain)",
+                 "per-rule kernels only", "numpy path only"], rows, align=False)
     print()
 
 

@@ -7,6 +7,7 @@ zero partials.
 """
 import numpy as np
 
+from . import _lazy
 from ._partials import primal, split, tag_of, zeros_partials
 from .dual import DualNumber, _partials_index, make
 
@@ -34,9 +35,11 @@ def setitem(target, index, item):
         target.partials = zeros_partials(old, item.partials.shape[-1], like=old)
         target._tag = tag
     iv, ip = split(item, target._tag)
+    _lazy.before_write(target.value)  # deferred partials that read it are computed first
     target.value = _assign(target.value, index, iv)
     pindex = _partials_index(index)
     if ip is None:
+        _lazy.before_write(target.partials)
         target.partials = _assign(target.partials, pindex, 0.0)
         return
     n, m = target.partials.shape[-1], ip.shape[-1]
@@ -46,4 +49,5 @@ def setitem(target, index, item):
         else:
             raise ValueError(f"dualad: cannot assign a dual with {m} directions into one "
                              f"with {n}")
+    _lazy.before_write(target.partials)
     target.partials = _assign(target.partials, pindex, ip)

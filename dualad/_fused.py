@@ -300,6 +300,16 @@ def mode(ufunc):
     return m
 
 
+def forget(ufunc):
+    """Forget the calibration and kernels of ``ufunc`` (its rule was replaced or removed)."""
+    with _LOCK:
+        _MODES.pop(ufunc, None)
+        _DERIVS.pop(ufunc, None)
+        FALLBACK.pop(getattr(ufunc, "__name__", None), None)
+        for key in [k for k in _KERNELS if k[0] is ufunc]:
+            del _KERNELS[key]
+
+
 def calibrate_all():
     """Decide the mode of every unary and binary rule now; returns ``{name: mode}``."""
     return {u.__name__: mode(u) for u, r in RULES.items() if r.kind in ("unary", "binary")}
@@ -323,10 +333,11 @@ def _operand(v):
     return None
 
 
-def _run(ufunc, rule, values, partials, fuse_value):
+def _run(ufunc, rule, values, partials, fuse_value, ans=None):
     """Run the kernel; ``(ans, partials)`` or None when the data does not fit it.
 
-    ``fuse_value=False``: numpy computes the value, the kernel the rest.
+    ``fuse_value=False``: numpy computes the value (or it is given as ``ans``), the kernel
+    the rest.
     """
     shape = None
     ops = []
@@ -352,7 +363,7 @@ def _run(ufunc, rule, values, partials, fuse_value):
     if fuse_value:
         ans = np.empty(shape, dtype=np.float64)
     else:
-        ans = ufunc(*values)
+        ans = ufunc(*values) if ans is None else ans
         if not (isinstance(ans, np.ndarray) and ans.dtype == np.float64 and ans.shape == shape
                 and ans.flags.c_contiguous):
             return None

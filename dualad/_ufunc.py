@@ -10,7 +10,8 @@ import sys
 
 import numpy as np
 
-from . import _fused
+from . import _fused, _lazy
+from ._tags import _running
 from ._partials import (accumulate, chain, chain_same, chain_sum, n_directions, primal, result, split, top_tag,
                         zeros_partials)
 from ._rules import RULES
@@ -66,6 +67,10 @@ def _operand(a):
 def apply_rule(ufunc, rule, inputs):
     """Apply ``rule`` for ``ufunc`` to operands of which at least one is a dual."""
     tag = top_tag(inputs)
+    if rule.kind != "zero" and tag in _running:  # inside a helper: perhaps later, fused
+        deferred = _lazy.defer(ufunc, rule, inputs, tag)
+        if deferred is not None:
+            return deferred
     values, partials = zip(*(split(a, tag) for a in inputs))
     n = n_directions(*partials)
     if rule.kind in ("unary", "binary"):  # large float64 data: one fused numba pass

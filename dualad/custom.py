@@ -318,6 +318,13 @@ def _ufunc_name(u):
     return getattr(u, "__name__", repr(u))
 
 
+def _forget(ufunc):
+    """Drop what the kernels derived from an earlier rule of ``ufunc`` (calibration, code)."""
+    from . import _fused, _lazy
+    _fused.forget(ufunc)
+    _lazy.forget(ufunc)
+
+
 def register_ufunc(ufunc, *derivs, domain=None, bounded=False):
     """Add a rule for ``ufunc`` to the rule table; returns ``ufunc``.
 
@@ -365,6 +372,7 @@ def register_ufunc(ufunc, *derivs, domain=None, bounded=False):
                 _check_callable(d, ufunc.nin + 1, "a derivative takes the arguments and the "
                                 "result: (x, ans) or (x, y, ans)")
     RULES[ufunc] = Rule(kind, derivs, _domain(domain, ufunc.nin), None, bool(bounded))
+    _forget(ufunc)
     _REGISTERED[ufunc] = None
     return ufunc
 
@@ -456,6 +464,7 @@ def unregister(func):
     reason = _REGISTERED.pop(func)
     if func in RULES:
         del RULES[func]
+        _forget(func)
     else:
         del _functions.HANDLED[func]
         del _functions.CATEGORY[func]

@@ -7,6 +7,8 @@ numpy functions go through the registry in ``_functions.py``.
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
+from ._lazy import Deferred
+
 _DROP_MSG = (
     "dualad: converting a DualNumber to {what} would drop its derivative. "
     "Use x.value for the plain value, dualad.math.<fn> instead of math.<fn>, "
@@ -30,7 +32,7 @@ def make(value, partials, tag):
     """Build a dual without validation (internal fast path)."""
     d = object.__new__(DualNumber)
     d.value = value
-    d.partials = partials
+    d._p = partials
     d._tag = tag
     return d
 
@@ -70,8 +72,21 @@ class DualNumber(NoSilentConversion, NDArrayOperatorsMixin):
     [1.0, 0.540302]
     """
 
-    __slots__ = ("value", "partials", "_tag")
+    # _p: the partials array, or a _lazy.Deferred node that computes it when first read
+    __slots__ = ("value", "_p", "_tag")
     __hash__ = None  # mutable, and == is elementwise
+
+    @property
+    def partials(self):
+        """The partials, shape ``value.shape + (n,)``."""
+        p = self._p
+        if type(p) is Deferred:
+            p = self._p = p.materialize()
+        return p
+
+    @partials.setter
+    def partials(self, p):
+        self._p = p
 
     def __init__(self, value, partials=None):
         if isinstance(value, DualNumber) or isinstance(partials, DualNumber):

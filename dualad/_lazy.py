@@ -1,0 +1,374 @@
+"""Deferred partials: a chain of elementwise rules on large arrays as one pass over memory.
+
+Inside a helper (``jvp``, ``jacobian``, ...), an elementwise rule on large float64 arrays
+computes its value with numpy at once but defers its partials: the result's partials are a
+``Deferred`` node recording the rule, its argument values, its value and where its
+arguments' partials come from. Reading ``.partials`` (any operation that is not an
+elementwise rule does) materializes them, for the whole chain of deferred rules behind,
+in one numba pass: per element, every rule's derivative, then per direction the chain rule
+through the whole chain, so no intermediate partials ever reach memory. With n directions
+an elementwise chain of k rules reads and writes about 2n + k arrays instead of about
+k (2n + 3).
+
+Results are bit-for-bit those of the rule-by-rule path: a rule is deferred only where its
+fused kernel was calibrated equal to the numpy path (``_fused.mode``), and the pass
+evaluates the same scalar derivative functions and the same chain rule (``_fused._times``)
+in the same order. The pass is generated and compiled per chain *structure*; a structure is
+compiled when it comes up the second time (a training loop, chunks of a Jacobian, repeated
+calls), and the first time the chain runs rule by rule with the per-rule kernels, so a
+one-off chain never waits for a compile.
+
+Values are read when the partials are materialized, so they must not change before:
+``DualNumber.__setitem__`` materializes every deferred node that read the array it is
+about to write (``before_write``); writing into a dual's ``.value`` array directly is not
+supported while a helper runs.
+"""
+import dis
+import functools
+import threading
+import weakref
+
+import numba
+import numpy as np
+
+from . import _fused
+
+#: deferral also needs the fused kernels' minimum size
+MIN_SIZE = _fused.MIN_SIZE
+#: at most this many rules in one chain (then the inputs are materialized first)
+MAX_NODES = 32
+
+_PENDING = weakref.WeakSet()  # deferred nodes not yet materialized
+_SEEN = {}  # chain structure -> times seen (compiled from the second time on)
+_GRAPH_KERNELS = {}  # chain structure -> compiled pass
+_LOCK = threading.Lock()
+
+
+class Deferred:
+    """The partials of one elementwise rule's result, not computed yet."""
+
+    __slots__ = ("ufunc", "rule", "values", "ans", "srcs", "shape", "n", "nodes", "result",
+                 "__weakref__")
+
+    def __init__(self, ufunc, rule, values, ans, srcs, shape, n, nodes):
+        self.ufunc, self.rule, self.values, self.ans, self.srcs = ufunc, rule, values, ans, srcs
+        self.shape, self.n, self.nodes, self.result = shape, n, nodes, None
+
+    def materialize(self):
+        if self.result is None:
+            _materialize(self)
+        return self.result
+
+
+def _operand(v, shape):
+    """(flat array, is_array) of a kernel value operand, or None if it cannot be one."""
+    if isinstance(v, np.ndarray):
+        if v.dtype != np.float64 or not v.flags.c_contiguous:
+            return None
+        if v.ndim == 0:
+            return v.reshape(1), False
+        if v.shape != shape:
+            return None
+        return v.reshape(-1), True
+    if isinstance(v, (float, int, np.floating)) and not isinstance(v, (bool, np.bool_)):
+        if isinstance(v, np.floating) and v.dtype != np.float64:
+            return None
+        return np.array([v], dtype=np.float64), False
+    return None
+
+
+def defer(ufunc, rule, inputs, tag):
+    """The rule's result with deferred partials, or None when it must run now.
+
+    ``inputs`` are the rule's operands; duals of ``tag`` are the varying ones.
+    """
+    from .dual import DualNumber, make
+    values, srcs = [], []
+    for a in inputs:
+        if isinstance(a, DualNumber) and a._tag == tag:
+            values.append(a.value)
+            srcs.append(a._p)
+        else:
+            values.append(a)
+            srcs.append(None)
+    shape = None
+    for v in values:
+        if isinstance(v, np.ndarray) and v.ndim > 0:
+            shape = v.shape
+            break
+    if shape is None or int(np.prod(shape)) < MIN_SIZE:
+        return None
+    if any(_operand(v, shape) is None for v in values):
+        return None
+    n = None
+    for s in srcs:
+        if s is None:
+            continue
+        if isinstance(s, Deferred):
+            if s.shape != shape:
+                return None
+            m = s.n
+        elif (isinstance(s, np.ndarray) and s.dtype == np.float64 and s.flags.c_contiguous
+              and s.shape[:-1] == shape and s.ndim == len(shape) + 1):
+            m = s.shape[-1]
+        else:
+            return None
+        if n is not None and m != n:
+            return None  # the rule-by-rule path raises the error
+        n = m
+    if n is None:
+        return None
+    for d, s in zip(rule.derivs, srcs):
+        if d is None and s is not None:
+            return None  # the rule-by-rule path raises the TypeError
+    if rule.kind != "linear" and _fused.mode(ufunc) == "numpy":
+        return None
+    nodes = 1 + sum(s.nodes for s in _unique(srcs) if isinstance(s, Deferred)
+                    and s.result is None)
+    if nodes > MAX_NODES:
+        srcs = [s.materialize() if isinstance(s, Deferred) else s for s in srcs]
+        nodes = 1
+    ans = np.asarray(ufunc(*values))
+    if ans.dtype != np.float64 or ans.shape != shape or not ans.flags.c_contiguous:
+        return None
+    # keep only what the derivatives read: the other intermediates are freed as usual
+    reads = _reads(rule, tuple(s is not None for s in srcs))
+    kept = tuple(v if r or not isinstance(v, np.ndarray) else 0.0 for v, r in zip(values, reads))
+    node = Deferred(ufunc, rule, kept, ans if reads[-1] else 0.0, tuple(srcs), shape, n,
+                    nodes)
+    _PENDING.add(node)
+    return make(ans, node, tag)
+
+
+@functools.lru_cache(maxsize=None)
+def _reads(rule, live):
+    """Which of ``(*args, ans)`` the derivatives of the live arguments read."""
+    n = len(rule.derivs)
+    if rule.kind == "linear":
+        return (False,) * (n + 1)
+    out = [False] * (n + 1)
+    for d, is_live in zip(rule.derivs, live):
+        if not is_live:
+            continue
+        code = getattr(d, "__code__", None)
+        if code is None or code.co_argcount != n + 1:
+            return (True,) * (n + 1)
+        names = code.co_varnames[:n + 1]
+        used = {ins.argval for ins in dis.get_instructions(code)
+                if ins.opname in ("LOAD_FAST", "LOAD_DEREF", "LOAD_CLOSURE")}
+        for k, name in enumerate(names):
+            out[k] = out[k] or name in used or bool(code.co_cellvars)
+    return tuple(out)
+
+
+def _unique(items):
+    seen = []
+    for x in items:
+        if x is not None and not any(x is y for y in seen):
+            seen.append(x)
+    return seen
+
+
+def forget(ufunc):
+    """Forget the chain passes that use ``ufunc`` (its rule was replaced or removed)."""
+    with _LOCK:
+        for table in (_SEEN, _GRAPH_KERNELS):
+            for key in [k for k in table if any(node[0] is ufunc for node in k)]:
+                del table[key]
+
+
+def before_write(arr):
+    """Materialize every deferred node that reads ``arr`` (about to be written in place)."""
+    if not _PENDING:
+        return
+    for node in list(_PENDING):
+        if node.result is not None:
+            continue
+        if node.ans is arr or any(v is arr for v in node.values) or any(
+                s is arr or (isinstance(s, Deferred) and s.result is arr) for s in node.srcs):
+            node.materialize()
+
+
+# --- materialization ----------------------------------------------------------------------
+def _chain_of(root):
+    """The deferred nodes behind ``root`` (not yet materialized), in evaluation order."""
+    order, seen = [], set()
+
+    def visit(node):
+        seen.add(id(node))
+        for s in node.srcs:
+            if isinstance(s, Deferred) and s.result is None and id(s) not in seen:
+                visit(s)
+        order.append(node)
+    visit(root)
+    return order
+
+
+def _which(node):
+    """The binary kernels' case: 0 both vary, 1 x only, 2 y only, 3 x and y the same."""
+    p, q = node.srcs
+    if p is not None and q is not None:
+        return 3 if p is q else 0
+    return 1 if q is None else 2
+
+
+def _materialize(root):
+    order = _chain_of(root)
+    key, slots, leaves = _describe(order)
+    with _LOCK:
+        seen = _SEEN[key] = _SEEN.get(key, 0) + 1
+        if len(_SEEN) > 4096:  # a bound on the bookkeeping of one-off chains
+            _SEEN.clear()
+    if seen >= 2:
+        _run(root, key, slots, leaves)
+        return
+    for node in order:  # the first time: rule by rule on the numpy route, nothing to compile
+        _materialize_one(node)
+
+
+def _describe(order):
+    """``(structure, value arrays, leaf partials)`` of a chain; structure is the cache key."""
+    index = {id(node): j for j, node in enumerate(order)}
+    slots, slot_ids, leaves, leaf_ids = [], {}, [], {}
+
+    def slot(arr, is_array):
+        key = id(arr)
+        if key not in slot_ids:
+            slot_ids[key] = len(slots)
+            slots.append((arr, is_array))
+        return slot_ids[key]
+
+    desc = []
+    for node in order:
+        vals = []
+        for v in node.values:
+            flat, is_array = _operand(v, node.shape)
+            vals.append((slot(v if is_array else flat, is_array), is_array))
+        if isinstance(node.ans, np.ndarray):
+            ans = (slot(node.ans, True), True)
+        else:  # not read by the derivatives
+            ans = (slot(_operand(node.ans, node.shape)[0], False), False)
+        refs = []
+        for s in node.srcs:
+            if s is None:
+                refs.append(None)
+            elif isinstance(s, Deferred) and s.result is None:
+                refs.append(("t", index[id(s)]))
+            else:
+                arr = s.result if isinstance(s, Deferred) else s
+                if id(arr) not in leaf_ids:
+                    leaf_ids[id(arr)] = len(leaves)
+                    leaves.append(arr)
+                refs.append(("l", leaf_ids[id(arr)]))
+        kind = {"unary": "u", "linear": "lin"}.get(node.rule.kind) or _which(node)
+        desc.append((node.ufunc, tuple(vals), ans, tuple(refs), kind))
+    return tuple(desc), slots, leaves
+
+
+def _run(root, key, slots, leaves):
+    with _LOCK:
+        kernel = _GRAPH_KERNELS.get(key)
+        if kernel is None:
+            if len(_GRAPH_KERNELS) > 512:
+                _GRAPH_KERNELS.clear()
+            kernel = _GRAPH_KERNELS[key] = _generate(key)
+    m = int(np.prod(root.shape))
+    out = np.empty(root.shape + (root.n,), dtype=np.float64)
+    args = [arr.reshape(-1) if is_array else arr for arr, is_array in slots]
+    args += [leaf.reshape(m, -1) for leaf in leaves]
+    kernel(*args, out.reshape(m, root.n))
+    _finish(root, out)
+
+
+def _finish(node, out):
+    node.result = out
+    node.values = node.srcs = node.ans = None  # their memory is free now
+    _PENDING.discard(node)
+
+
+def _materialize_one(node):
+    # the numpy route of _ufunc.apply_rule, which the fused kernels were calibrated equal to
+    from ._partials import accumulate, chain, chain_same, chain_sum
+    from ._ufunc import _scaled
+    parts = [s.result if isinstance(s, Deferred) else s for s in node.srcs]
+    rule, values, ans = node.rule, node.values, node.ans
+    guard = not rule.bounded
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if rule.kind == "linear":
+            out = accumulate(*(_scaled(p, c) for c, p in zip(rule.derivs, parts)))
+        elif rule.kind == "unary":
+            out = chain(parts[0], rule.derivs[0](values[0], ans), guard)
+        else:
+            dx, dy = rule.derivs
+            p, q = parts
+            if p is not None and p is q:
+                out = chain_same(p, dx(*values, ans), dy(*values, ans), guard)
+            elif q is None:
+                out = chain(p, dx(*values, ans), guard)
+            elif p is None:
+                out = chain(q, dy(*values, ans), guard)
+            else:
+                out = chain_sum(p, dx(*values, ans), q, dy(*values, ans), guard)
+    _finish(node, np.ascontiguousarray(np.broadcast_to(out, node.shape + (node.n,))))
+
+
+def _generate(desc):
+    """Source and compile the pass for one chain structure (see the module docstring)."""
+    env = {"_as_float": _fused._as_float, "_add": _fused._add, "_times": _fused._times,
+           "np": np}
+    n_slots = 1 + max(max([s for s, _ in vals] + [ans[0]]) for _, vals, ans, _, _ in desc)
+    n_leaves = 1 + max((r[1] for _, _, _, refs, _ in desc for r in refs
+                        if r is not None and r[0] == "l"), default=-1)
+    params = [f"v{s}" for s in range(n_slots)] + [f"l{k}" for k in range(n_leaves)] + ["out"]
+    body = ["def kernel(" + ", ".join(params) + "):",
+            "    for i in range(out.shape[0]):"]
+    tangent, guarded, finite = [], [], []
+    for j, (ufunc, vals, ans, refs, kind) in enumerate(desc):
+        rule = _fused.RULES[ufunc]
+
+        def tan(ref):
+            return f"l{ref[1]}[i, k]" if ref[0] == "l" else f"t{ref[1]}"
+        if kind == "lin":  # as _ufunc._scaled and accumulate: p, -p or p * c, summed in order
+            terms = [tan(r) if c == 1.0 else (f"-{tan(r)}" if c == -1.0 else f"{tan(r)} * {c!r}")
+                     for c, r in zip(rule.derivs, refs) if r is not None]
+            tangent.append(f"t{j} = " + " + ".join(f"({t})" for t in terms))
+            guarded.append(tangent[-1])
+            continue
+        derivs = _fused._DERIVS.get(ufunc)
+        if derivs is None:
+            derivs = _fused._DERIVS[ufunc] = _fused._scalar_derivs(rule)
+        args = ", ".join(f"v{s}[i]" if is_array else f"v{s}[0]" for s, is_array in vals)
+        body.append(f"        a{j} = v{ans[0]}[i]" if ans[1] else f"        a{j} = v{ans[0]}[0]")
+        for s, d in enumerate(derivs):
+            env[f"D{j}_{s}"] = d
+        guard = not rule.bounded
+        # terms: (tangent, factor); a guarded factor that is inf or nan needs _times
+        if kind == "u":
+            body.append(f"        f{j} = _as_float(D{j}_0({args}, a{j}))")
+            terms = [(tan(refs[0]), f"f{j}")]
+        elif kind == 0:
+            body.append(f"        f{j} = _as_float(D{j}_0({args}, a{j}))")
+            body.append(f"        g{j} = _as_float(D{j}_1({args}, a{j}))")
+            terms = [(tan(refs[0]), f"f{j}"), (tan(refs[1]), f"g{j}")]
+        elif kind == 3:
+            body.append(f"        f{j} = _add(D{j}_0({args}, a{j}), D{j}_1({args}, a{j}))")
+            terms = [(tan(refs[0]), f"f{j}")]
+        else:
+            s = 0 if kind == 1 else 1
+            body.append(f"        f{j} = _as_float(D{j}_{s}({args}, a{j}))")
+            terms = [(tan(refs[s]), f"f{j}")]
+        if guard:
+            finite += [f"np.isfinite({f})" for _, f in terms]
+        guarded.append(f"t{j} = " + " + ".join(f"_times({t}, {f}, {guard})" for t, f in terms))
+        tangent.append(f"t{j} = " + " + ".join(f"{t} * {f}" for t, f in terms))
+    # where every guarded factor is finite, _times is a plain product: a branch-free loop
+    body.append("        if " + (" and ".join(finite) or "True") + ":")
+    body.append("            for k in range(out.shape[1]):")
+    body += ["                " + line for line in tangent]
+    body.append(f"                out[i, k] = t{len(desc) - 1}")
+    body.append("        else:")
+    body.append("            for k in range(out.shape[1]):")
+    body += ["                " + line for line in guarded]
+    body.append(f"                out[i, k] = t{len(desc) - 1}")
+    exec(compile("\n".join(body), "<dualad chain kernel>", "exec"), env)
+    return numba.njit(nogil=True, error_model="numpy")(env["kernel"])
