@@ -33,8 +33,11 @@ import numpy as np
 
 from . import _fused
 
-#: deferral also needs the fused kernels' minimum size
+#: deferral also needs the fused kernels' minimum size, and at least MIN_WORK elements times
+#: directions: below, the bookkeeping (tens of µs per rule) outweighs the memory saved
+#: (measured: benchmarks/kernels.py, and the forward-gradient step of benchmarks/training.py)
 MIN_SIZE = _fused.MIN_SIZE
+MIN_WORK = 1 << 18
 #: at most this many rules in one chain (then the inputs are materialized first)
 MAX_NODES = 32
 
@@ -83,6 +86,15 @@ def defer(ufunc, rule, inputs, tag):
     ``inputs`` are the rule's operands; duals of ``tag`` are the varying ones.
     """
     from .dual import DualNumber, make
+    for a in inputs:  # cheap refusals first: most small operations end here
+        if isinstance(a, DualNumber) and a._tag == tag:
+            v, p = a.value, a._p
+            if type(v) is not np.ndarray or v.size < MIN_SIZE:
+                return None
+            n = p.n if type(p) is Deferred else p.shape[-1]
+            if v.size * n < MIN_WORK:
+                return None
+            break
     values, srcs = [], []
     for a in inputs:
         if isinstance(a, DualNumber) and a._tag == tag:

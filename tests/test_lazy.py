@@ -18,6 +18,22 @@ from _oracles import fd
 M = 5000  # above MIN_SIZE
 
 
+@pytest.fixture(autouse=True, scope="module")
+def small_chains_too():
+    # M elements times a few directions is below MIN_WORK: defer them anyway, to test
+    saved = _lazy.MIN_WORK
+    _lazy.MIN_WORK = 1
+    yield
+    _lazy.MIN_WORK = saved
+
+
+def test_chains_are_deferred_here():
+    seen = []
+    ad.jvp_many(lambda v: seen.append(type((np.sin(v) * v)._p)) or v, np.ones(M),
+                np.ones((M, 1)))
+    assert seen == [_lazy.Deferred]
+
+
 def _eager(f, x, V):
     saved = _lazy.MIN_SIZE
     _lazy.MIN_SIZE = 1 << 62
