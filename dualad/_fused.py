@@ -204,12 +204,13 @@ def _same(a, b):
     return a.shape == b.shape and bool(np.all((a == b) | (np.isnan(a) & np.isnan(b))))
 
 
-def _numpy_path(ufunc, rule, values, partials):
-    """What _ufunc.apply_rule's numpy route computes, on plain arrays (for calibration)."""
+def _numpy_path(ufunc, rule, values, partials, ans=None):
+    """What _ufunc.apply_rule's numpy route computes, on plain arrays (for calibration, and
+    for _lazy, which gives the value ``ans``)."""
     from ._partials import chain, chain_same, chain_sum
     guard = not rule.bounded
     with np.errstate(all="ignore"):
-        ans = ufunc(*values)
+        ans = ufunc(*values) if ans is None else ans
         if rule.kind == "unary":
             return ans, chain(partials[0], rule.derivs[0](values[0], ans), guard)
         dx, dy = rule.derivs

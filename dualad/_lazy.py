@@ -300,27 +300,13 @@ def _finish(node, out):
 
 def _materialize_one(node):
     # the numpy route of _ufunc.apply_rule, which the fused kernels were calibrated equal to
-    from ._partials import accumulate, chain, chain_same, chain_sum
-    from ._ufunc import _scaled
     parts = [s.result if isinstance(s, Deferred) else s for s in node.srcs]
-    rule, values, ans = node.rule, node.values, node.ans
-    guard = not rule.bounded
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if rule.kind == "linear":
-            out = accumulate(*(_scaled(p, c) for c, p in zip(rule.derivs, parts)))
-        elif rule.kind == "unary":
-            out = chain(parts[0], rule.derivs[0](values[0], ans), guard)
-        else:
-            dx, dy = rule.derivs
-            p, q = parts
-            if p is not None and p is q:
-                out = chain_same(p, dx(*values, ans), dy(*values, ans), guard)
-            elif q is None:
-                out = chain(p, dx(*values, ans), guard)
-            elif p is None:
-                out = chain(q, dy(*values, ans), guard)
-            else:
-                out = chain_sum(p, dx(*values, ans), q, dy(*values, ans), guard)
+    if node.rule.kind == "linear":
+        from ._partials import accumulate
+        from ._ufunc import _scaled
+        out = accumulate(*(_scaled(p, c) for c, p in zip(node.rule.derivs, parts)))
+    else:
+        out = _fused._numpy_path(node.ufunc, node.rule, node.values, parts, node.ans)[1]
     _finish(node, np.ascontiguousarray(np.broadcast_to(out, node.shape + (node.n,))))
 
 
