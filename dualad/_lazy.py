@@ -23,7 +23,6 @@ Values are read when the partials are materialized, so they must not change befo
 about to write (``before_write``); writing into a dual's ``.value`` array directly is not
 supported while a helper runs.
 """
-import dis
 import functools
 import threading
 import weakref
@@ -32,6 +31,7 @@ import numba
 import numpy as np
 
 from . import _fused
+from ._rules import arguments_read
 
 #: deferral also needs the fused kernels' minimum size, and at least MIN_WORK elements times
 #: directions: below, the bookkeeping (tens of µs per rule) outweighs the memory saved
@@ -148,7 +148,8 @@ def defer(ufunc, rule, inputs, tag):
     kept = tuple(v if r or not isinstance(v, np.ndarray) else 0.0 for v, r in zip(values, reads))
     node = Deferred(ufunc, rule, kept, ans if reads[-1] else 0.0, tuple(srcs), shape, n,
                     nodes)
-    _PENDING.add(node)
+    with _LOCK:
+        _PENDING.add(node)
     return make(ans, node, tag)
 
 
@@ -156,20 +157,15 @@ def defer(ufunc, rule, inputs, tag):
 def _reads(rule, live):
     """Which of ``(*args, ans)`` the derivatives of the live arguments read."""
     n = len(rule.derivs)
-    if rule.kind == "linear":
-        return (False,) * (n + 1)
     out = [False] * (n + 1)
+    if rule.kind == "linear":
+        return tuple(out)
     for d, is_live in zip(rule.derivs, live):
-        if not is_live:
-            continue
-        code = getattr(d, "__code__", None)
-        if code is None or code.co_argcount != n + 1:
-            return (True,) * (n + 1)
-        names = code.co_varnames[:n + 1]
-        used = {ins.argval for ins in dis.get_instructions(code)
-                if ins.opname in ("LOAD_FAST", "LOAD_DEREF", "LOAD_CLOSURE")}
-        for k, name in enumerate(names):
-            out[k] = out[k] or name in used or bool(code.co_cellvars)
+        if is_live:
+            reads = arguments_read(d)
+            if reads is None or len(reads) != n + 1:
+                return (True,) * (n + 1)
+            out = [o or r for o, r in zip(out, reads)]
     return tuple(out)
 
 
@@ -193,7 +189,9 @@ def before_write(arr):
     """Materialize every deferred node that reads ``arr`` (about to be written in place)."""
     if not _PENDING:
         return
-    for node in list(_PENDING):
+    with _LOCK:
+        pending = list(_PENDING)
+    for node in pending:
         if node.result is not None:
             continue
         if node.ans is arr or any(v is arr for v in node.values) or any(
@@ -231,8 +229,7 @@ def _materialize(root):
         seen = _SEEN[key] = _SEEN.get(key, 0) + 1
         if len(_SEEN) > 4096:  # a bound on the bookkeeping of one-off chains
             _SEEN.clear()
-    if seen >= 2:
-        _run(root, key, slots, leaves)
+    if seen >= 2 and _run(root, key, slots, leaves):
         return
     for node in order:  # the first time: rule by rule on the numpy route, nothing to compile
         _materialize_one(node)
@@ -278,24 +275,41 @@ def _describe(order):
 
 
 def _run(root, key, slots, leaves):
+    """Run the compiled pass of a chain; False where it cannot be compiled."""
     with _LOCK:
         kernel = _GRAPH_KERNELS.get(key)
         if kernel is None:
             if len(_GRAPH_KERNELS) > 512:
                 _GRAPH_KERNELS.clear()
-            kernel = _GRAPH_KERNELS[key] = _generate(key)
+            try:
+                kernel = _generate(key)
+                kernel.compile(tuple(numba.typeof(a) for a in _arguments(root, slots,
+                                                                       leaves)[0]))
+            except Exception:  # noqa: BLE001  (numba's errors vary): rule by rule then
+                kernel = False
+            _GRAPH_KERNELS[key] = kernel
+    if kernel is False:
+        return False
+    args, out = _arguments(root, slots, leaves)
+    kernel(*args)
+    _finish(root, out)
+    return True
+
+
+def _arguments(root, slots, leaves):
+    """The pass's arguments (flat values, leaf partials as (m, n), the output) and the output."""
     m = int(np.prod(root.shape))
     out = np.empty(root.shape + (root.n,), dtype=np.float64)
     args = [arr.reshape(-1) if is_array else arr for arr, is_array in slots]
     args += [leaf.reshape(m, -1) for leaf in leaves]
-    kernel(*args, out.reshape(m, root.n))
-    _finish(root, out)
+    return args + [out.reshape(m, root.n)], out
 
 
 def _finish(node, out):
     node.result = out
     node.values = node.srcs = node.ans = None  # their memory is free now
-    _PENDING.discard(node)
+    with _LOCK:
+        _PENDING.discard(node)
 
 
 def _materialize_one(node):
@@ -303,11 +317,15 @@ def _materialize_one(node):
     parts = [s.result if isinstance(s, Deferred) else s for s in node.srcs]
     if node.rule.kind == "linear":
         from ._partials import accumulate
-        from ._ufunc import _scaled
+        from ._ufunc import _readonly, _scaled
         out = accumulate(*(_scaled(p, c) for c, p in zip(node.rule.derivs, parts)))
+        if any(out is p for p in parts):
+            out = _readonly(out)  # an input's partials: x[i] = ... must copy first
     else:
         out = _fused._numpy_path(node.ufunc, node.rule, node.values, parts, node.ans)[1]
-    _finish(node, np.ascontiguousarray(np.broadcast_to(out, node.shape + (node.n,))))
+    if out.shape != node.shape + (node.n,):
+        out = np.ascontiguousarray(np.broadcast_to(out, node.shape + (node.n,)))
+    _finish(node, out)
 
 
 def _generate(desc):

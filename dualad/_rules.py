@@ -19,6 +19,8 @@ tanh, maximum, ...): the chain rule then skips its 0 * inf guard.
 ``domain`` gives, per argument, an interval on which the function is smooth; tests draw
 points from it. ``math`` names the mirror in Python's ``math`` module, if any.
 """
+import dis
+import functools
 from typing import Callable, NamedTuple, Optional, Tuple
 
 import numpy as np
@@ -40,6 +42,28 @@ class Rule(NamedTuple):
 
 
 RULES = {}
+
+
+@functools.lru_cache(maxsize=None)
+def arguments_read(d):
+    """Which positional arguments the derivative function ``d`` reads, from its bytecode
+    (``(x, ans)`` or ``(x, y, ans)``); all of them where its code cannot tell (no code,
+    closures over its arguments, ``*args``).
+
+    >>> arguments_read(lambda x, ans: ans)
+    (False, True)
+    """
+    code = getattr(d, "__code__", None)
+    if code is None:
+        return None
+    names = code.co_varnames[:code.co_argcount]
+    if code.co_cellvars or code.co_flags & 0x0C:  # cells, *args, **kwargs
+        return (True,) * len(names)
+    used = set()
+    for ins in dis.get_instructions(code):
+        if ins.opname.startswith("LOAD_"):  # also 3.13's LOAD_FAST_LOAD_FAST (two names)
+            used.update(ins.argval if isinstance(ins.argval, tuple) else (ins.argval,))
+    return tuple(name in used for name in names)
 
 _SYM = (-3.0, 3.0)
 _POS = (0.1, 4.0)

@@ -11,10 +11,10 @@ import sys
 import numpy as np
 
 from . import _fused, _lazy
-from ._tags import _running
-from ._partials import (accumulate, chain, chain_same, chain_sum, n_directions, primal, result, split, top_tag,
-                        zeros_partials)
+from ._partials import (accumulate, chain, chain_same, chain_sum, n_directions, primal, result,
+                        split, top_tag, zeros_partials)
 from ._rules import RULES
+from ._tags import _running
 from .dual import DualNumber, make
 
 PRIMAL = frozenset([

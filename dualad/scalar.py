@@ -226,7 +226,6 @@ class _Operators:
         return s
 
 
-
 # the C base when it was built (setup.py), else the pure-Python operators and slots
 _STORAGE = (_cscalar.Base,) if _cscalar else (_Operators,)
 
@@ -716,7 +715,8 @@ _derived.update(_rebind(lambda ufunc, rule: _scalar_fn[ufunc]))
 
 _add, _sub, _mul, _div = (_scalar_fn[np.add], _scalar_fn[np.subtract], _scalar_fn[np.multiply],
                           _scalar_fn[np.true_divide])
-_power, _floordiv, _mod = _scalar_fn[np.power], _scalar_fn[np.floor_divide], _scalar_fn[np.remainder]
+_power, _floordiv = _scalar_fn[np.power], _scalar_fn[np.floor_divide]
+_mod = _scalar_fn[np.remainder]
 _abs_generic = _scalar_fn[np.absolute]
 _NUMPY_SCALAR_OPS = {np.add: lambda x, y: x + y, np.subtract: lambda x, y: x - y,
                      np.multiply: lambda x, y: x * y, np.true_divide: lambda x, y: x / y,

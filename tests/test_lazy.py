@@ -197,3 +197,25 @@ def test_a_replaced_rule_is_not_served_from_old_kernels():
     finally:
         if cube in ad.custom._REGISTERED:
             ad.unregister(cube)
+
+
+def test_writing_into_a_result_that_shares_partials_leaves_the_input_alone():
+    def f(v):
+        y = v + 1.0  # linear, one live argument: the partials are v's own
+        y[:10] = 0.0
+        return y * v + v
+    x = np.linspace(-1.0, 1.0, M)
+    V = np.ones((M, 1))
+    got = _check(f, x, V)
+    assert np.all(V == 1.0)  # the caller's directions are untouched
+    assert np.allclose(got[10:, 0], 2 * x[10:] + 2.0, rtol=1e-14)
+    assert np.allclose(got[:10, 0], 1.0)
+
+
+def test_a_chain_that_cannot_be_compiled_runs_rule_by_rule(monkeypatch):
+    def broken(desc):
+        raise RuntimeError("no compiler today")
+    monkeypatch.setattr(_lazy, "_generate", broken)
+    monkeypatch.setattr(_lazy, "_GRAPH_KERNELS", {})
+    monkeypatch.setattr(_lazy, "_SEEN", {})
+    _check(lambda v: np.cos(v) * np.exp(v) - v, np.linspace(-1.0, 1.0, M), np.ones((M, 2)))
