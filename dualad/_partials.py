@@ -73,11 +73,20 @@ def chain(p, d, guard=True, scratch=False):
         return p * _expand(d)
     with np.errstate(invalid="ignore"):  # 0 * inf: repaired just below, not an error
         out = p * _expand(d)
-    # one cheap reduction: a sum is finite only if every term is (overflow just takes the
-    # exact path below, which is also correct)
-    if not np.isfinite(np.sum(primal(d))):
+    if not _all_finite(d):
         out = np.where(p == 0, 0.0, out)
     return out
+
+
+def _all_finite(d):
+    # one cheap reduction: a sum is finite only if every term is (an overflowing sum just
+    # takes the exact path, which is also correct)
+    if type(d) is float:
+        return d - d == 0.0
+    d = primal(d)
+    if type(d) is np.ndarray:
+        return bool(np.isfinite(np.add.reduce(d, axis=None)))
+    return bool(np.isfinite(np.sum(d)))
 
 
 def chain_same(p, dx, dy, guard=True):
@@ -114,9 +123,10 @@ def accumulate(*terms, fresh=False):
             continue
         if total is None:
             total = t
-        elif fresh and isinstance(total, np.ndarray) and isinstance(t, np.ndarray) \
-                and total.shape == np.broadcast_shapes(
-                total.shape, t.shape) and total.dtype == np.result_type(total, t):
+        elif fresh and isinstance(total, np.ndarray) and isinstance(t, np.ndarray) and (
+                (total.shape == t.shape and total.dtype == t.dtype)  # the usual case, cheaply
+                or (total.shape == np.broadcast_shapes(total.shape, t.shape)
+                    and total.dtype == np.result_type(total, t))):
             total += t
         else:
             total = total + t

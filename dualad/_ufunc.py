@@ -51,6 +51,9 @@ def _is_string_ufunc(ufunc):
 
 def _operand(a):
     """Operands we understand, with lists made arrays; None means 'not ours'."""
+    t = type(a)
+    if t is DualNumber or t is float or t is int:  # the usual operands, cheaply
+        return a
     if isinstance(a, (DualNumber, np.ndarray)):
         if isinstance(a, np.ndarray) and a.dtype.kind == "c":
             raise TypeError("dualad: complex arrays are not supported with DualNumber")
