@@ -88,6 +88,9 @@ class DualNumber(NoSilentConversion, NDArrayOperatorsMixin):
     def partials(self, p):
         self._p = p
 
+    def __reduce__(self):  # copy and pickle with the partials computed (never a deferred node)
+        return make, (self.value, self.partials, self._tag)
+
     def __init__(self, value, partials=None):
         if isinstance(value, DualNumber) or isinstance(partials, DualNumber):
             raise TypeError("dualad: DualNumber(value, partials) takes plain numbers or arrays; "

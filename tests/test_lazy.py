@@ -219,3 +219,18 @@ def test_a_chain_that_cannot_be_compiled_runs_rule_by_rule(monkeypatch):
     monkeypatch.setattr(_lazy, "_GRAPH_KERNELS", {})
     monkeypatch.setattr(_lazy, "_SEEN", {})
     _check(lambda v: np.cos(v) * np.exp(v) - v, np.linspace(-1.0, 1.0, M), np.ones((M, 2)))
+
+
+def test_copies_and_pickles_carry_computed_partials():
+    import copy
+    import pickle
+    kept = []
+
+    def f(v):
+        y = np.exp(v) * v  # deferred
+        kept.extend([copy.copy(y), copy.deepcopy(y), pickle.loads(pickle.dumps(y))])
+        return y
+    x = np.linspace(-1.0, 1.0, M)
+    _, want = ad.jvp_many(f, x, np.ones((M, 1)))
+    for y in kept:
+        assert type(y._p) is np.ndarray and np.array_equal(y.partials, want)
