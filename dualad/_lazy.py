@@ -15,8 +15,8 @@ fused kernel was calibrated equal to the numpy path (``_fused.mode``), and the p
 evaluates the same scalar derivative functions and the same chain rule (``_fused._times``)
 in the same order. The pass is generated and compiled per chain *structure*; a structure is
 compiled when it comes up the second time (a training loop, chunks of a Jacobian, repeated
-calls), and the first time the chain runs rule by rule with the per-rule kernels, so a
-one-off chain never waits for a compile.
+calls); the first time, the chain runs rule by rule on the numpy route (which the per-rule
+kernels were calibrated against), so a one-off chain never waits for a compiler.
 
 Values are read when the partials are materialized, so they must not change before:
 ``DualNumber.__setitem__`` materializes every deferred node that read the array it is
