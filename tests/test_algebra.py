@@ -60,14 +60,15 @@ def compose(names):
     return f
 
 
-def tame(names, x, gap):
-    """No intermediate value near the kink of |x| + x (0) or beyond 50 (overflow later)."""
+def tame(names, x, gap, limit=50.0):
+    """No intermediate value near the kink of |x| + x (0) or beyond ``limit`` (overflow
+    later; for finite differences, derivatives too steep for the oracle's step)."""
     for n in names:
         if n == "|x|+x" and np.any(np.abs(x) < gap):
             return False
         with np.errstate(all="ignore"):
             x = OPS[n][0](x)
-        if not np.all(np.abs(x) < 50):
+        if not np.all(np.abs(x) < limit):
             return False
     return True
 
@@ -119,7 +120,9 @@ def test_chain_rule_on_random_compositions(names, x):
 
 @given(names=st.lists(op_names, min_size=1, max_size=3), x=vectors(lo=-1.5, hi=1.5))
 def test_compositions_against_finite_differences(names, x):
-    assume(tame(names, x, 0.05))
+    # cos(x^9) at x = 1.5 (x^9 = 38) moves too fast for the difference oracle's step: its
+    # error reached 7e-5 relative where the chain oracle agrees with dualad exactly
+    assume(tame(names, x, 0.05, limit=10.0))
     f = compose(names)
     with np.errstate(all="ignore"):
         expected = fd(lambda t: f(t), x)
