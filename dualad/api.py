@@ -80,9 +80,16 @@ def jvp_many(f: Callable[[Any], Any], x: Any, directions: Any) -> Tuple[Any, Any
     if directions.shape[:-1] != np.shape(x) or directions.ndim != np.ndim(x) + 1:
         raise ValueError(f"dualad: directions of shape {directions.shape} do not fit x of "
                          f"shape {np.shape(x)}; expected {np.shape(x)} + (n,)")
+    return _jvp_leaves(f, [x], [directions])
+
+
+def _jvp_leaves(f, xs, directions):
+    """``jvp_many`` for ``f(*xs)``, each array ``xs[i]`` with its directions
+    ``directions[i]`` (shape ``xs[i].shape + (n,)``, one n): no validation."""
     with running(new_tag()) as tag:
-        y = _drop_finished(_as_output(f(make(x, directions, tag))), tag)
-    return _extract(y, tag, directions.shape[-1])
+        y = _drop_finished(_as_output(f(*[make(x, v, tag) for x, v in zip(xs, directions)])),
+                           tag)
+    return _extract(y, tag, directions[0].shape[-1])
 
 
 def _drop_finished(y, tag):

@@ -35,8 +35,8 @@ import time
 
 import numpy as np
 
-from ._pytree import flatten, leaves
-from .api import _value_and_jacobian, jvp_many
+from ._pytree import flatten, leaves, rebuild
+from .api import _jvp_leaves, _value_and_jacobian, jvp_many
 
 __all__ = ["exact_grad", "forward_grad", "step", "fit", "History", "MLP"]
 
@@ -79,13 +79,19 @@ def forward_grad(loss, params, *batch, k=1, rng=None):
     >>> value, np.allclose(g[0], [2.0, -2.0], atol=0.2)
     (2.0, True)
     """
-    _leaf_arrays(params)
+    arrays = _leaf_arrays(params)
     rng = np.random.default_rng(rng)
-    vector, unflatten = flatten(params)
-    tangents = rng.standard_normal((vector.size, k)).astype(vector.dtype)
-    value, partials = jvp_many(lambda v: loss(unflatten(v), *batch), vector, tangents)
-    estimate = tangents @ np.asarray(partials).reshape(k) / k
-    return float(value), unflatten(estimate.astype(vector.dtype))
+    # as flatten would: one float dtype; the tangents in the order of the raveled leaves
+    dtype = np.result_type(*(a.dtype for a in arrays))
+    arrays = [a.astype(dtype, copy=False) for a in arrays]
+    tangents = [rng.standard_normal(a.shape + (k,)).astype(dtype) for a in arrays]
+    # one dual per leaf (no flattening and slicing of duals): one jvp along all tangents
+    value, partials = _jvp_leaves(lambda *duals: loss(rebuild(params, duals), *batch), arrays,
+                                  tangents)
+    d = np.asarray(partials).reshape(k)
+    estimate = [(t.reshape(-1, k) @ d / k).astype(dtype).reshape(a.shape)
+                for t, a in zip(tangents, arrays)]
+    return float(value), rebuild(params, estimate)
 
 
 def step(loss, params, optimizer, *batch, method="exact", k=1, rng=None, chunk_size=None,
