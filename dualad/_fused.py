@@ -334,11 +334,10 @@ def _operand(v):
     return None
 
 
-def _run(ufunc, rule, values, partials, fuse_value, ans=None):
+def _run(ufunc, rule, values, partials, fuse_value):
     """Run the kernel; ``(ans, partials)`` or None when the data does not fit it.
 
-    ``fuse_value=False``: numpy computes the value (or it is given as ``ans``), the kernel
-    the rest.
+    ``fuse_value=False``: numpy computes the value, the kernel the rest.
     """
     shape = None
     ops = []
@@ -364,7 +363,7 @@ def _run(ufunc, rule, values, partials, fuse_value, ans=None):
     if fuse_value:
         ans = np.empty(shape, dtype=np.float64)
     else:
-        ans = ufunc(*values) if ans is None else ans
+        ans = ufunc(*values)
         if not (isinstance(ans, np.ndarray) and ans.dtype == np.float64 and ans.shape == shape
                 and ans.flags.c_contiguous):
             return None

@@ -64,20 +64,12 @@ class Deferred:
 
 
 def _operand(v, shape):
-    """(flat array, is_array) of a kernel value operand, or None if it cannot be one."""
-    if isinstance(v, np.ndarray):
-        if v.dtype != np.float64 or not v.flags.c_contiguous:
-            return None
-        if v.ndim == 0:
-            return v.reshape(1), False
-        if v.shape != shape:
-            return None
-        return v.reshape(-1), True
-    if isinstance(v, (float, int, np.floating)) and not isinstance(v, (bool, np.bool_)):
-        if isinstance(v, np.floating) and v.dtype != np.float64:
-            return None
-        return np.array([v], dtype=np.float64), False
-    return None
+    """(flat array, is_array) of a kernel value operand (as the per-rule kernels take it, and
+    of the chain's shape), or None if it cannot be one."""
+    o = _fused._operand(v)
+    if o is None or (o[1] and v.shape != shape):
+        return None
+    return o[0], bool(o[1])
 
 
 def defer(ufunc, rule, inputs, tag):
@@ -316,11 +308,8 @@ def _materialize_one(node):
     # the numpy route of _ufunc.apply_rule, which the fused kernels were calibrated equal to
     parts = [s.result if isinstance(s, Deferred) else s for s in node.srcs]
     if node.rule.kind == "linear":
-        from ._partials import accumulate
-        from ._ufunc import _readonly, _scaled
-        out = accumulate(*(_scaled(p, c) for c, p in zip(node.rule.derivs, parts)))
-        if any(out is p for p in parts):
-            out = _readonly(out)  # an input's partials: x[i] = ... must copy first
+        from ._ufunc import linear_partials
+        out = linear_partials(node.rule, parts)
     else:
         out = _fused._numpy_path(node.ufunc, node.rule, node.values, parts, node.ans)[1]
     if out.shape != node.shape + (node.n,):

@@ -83,10 +83,7 @@ def apply_rule(ufunc, rule, inputs):
     ans = ufunc(*values)
     kind = rule.kind
     if kind == "linear":
-        total = accumulate(*(_scaled(p, c) for c, p in zip(rule.derivs, partials)))
-        if len(inputs) == 1 or total is partials[0] or total is partials[-1]:
-            total = _readonly(total)  # shared with an input: setitem must copy first
-        return result(ans, total, tag)
+        return result(ans, linear_partials(rule, partials), tag)
     if kind == "zero":
         ans = np.asarray(ans) if not isinstance(ans, (np.ndarray, DualNumber)) else ans
         return make(ans, zeros_partials(ans, n), tag)
@@ -109,6 +106,15 @@ def apply_rule(ufunc, rule, inputs):
     d = derivs.pop()
     # refcount 2 (d and the call's argument): a fresh temporary, not an input or the output
     return result(ans, chain(partials[0], d, guard, scratch=sys.getrefcount(d) == 2), tag)
+
+
+def linear_partials(rule, partials):
+    """The partials of a linear rule: the coefficient-scaled sum of its arguments' partials
+    (read-only where that is an argument's own array or a one-argument rule's)."""
+    total = accumulate(*(_scaled(p, c) for c, p in zip(rule.derivs, partials)))
+    if len(partials) == 1 or any(total is p for p in partials):
+        total = _readonly(total)  # shared with an input: setitem must copy first
+    return total
 
 
 def _scaled(p, c):

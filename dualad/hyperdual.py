@@ -34,7 +34,7 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from . import _functions, _ufunc, kernels
 from ._bilinear import contract
-from ._partials import _all_finite, primal, through_stacked
+from ._partials import _all_finite, fit, primal, through_stacked
 from ._rules import RULES, arguments_read
 from ._tags import fresh
 from .dual import DualNumber, _partials_index, _plain_index, make
@@ -365,20 +365,16 @@ def _apply_rule(ufunc, rule, inputs):
     return HyperDual._from_stacked(ans, buf, n)
 
 
-def _to(a, shape):
-    # np.broadcast_to, without its cost where nothing is to be done (the usual case)
-    return a if type(a) is np.ndarray and a.shape == shape else np.broadcast_to(a, shape)
-
-
 def _result(value, g, h, terms=()):
     shape = np.shape(value)
-    return HyperDual._new(value, _to(g, shape + g.shape[-1:]),
-                          None if h is None else _to(h, shape + h.shape[-1:]), None, terms)
+    return HyperDual._new(value, fit(g, shape), None if h is None else fit(h, shape), None,
+                          terms)
 
 
 def _broadcast_term(c, u, w, shape):
-    n = u.shape[-1]
-    return _to(c, shape), _to(u, shape + (n,)), _to(w, shape + (n,))
+    # like partials, U and W carry a trailing axis of directions; c is value-shaped
+    c = c if type(c) is np.ndarray and c.shape == shape else np.broadcast_to(c, shape)
+    return c, fit(u, shape), fit(w, shape)
 
 
 def _scaled_terms(inputs, coefficients, shape):

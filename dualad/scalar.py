@@ -43,6 +43,7 @@ from __future__ import annotations
 import builtins
 import math
 import numbers
+import operator
 import os
 import types
 from typing import Any, Callable, Union
@@ -292,23 +293,16 @@ class ScalarDual(*_STORAGE, NoSilentConversion):
         return _abs(self)
 
     # --- comparisons act on values ---------------------------------------------------------
-    def __eq__(self, o):
-        return primal(self) == primal(o)
+    def _on_values(op):  # noqa: N805  (a factory used in the class body, not a method)
+        def compare(self, o):
+            return op(primal(self), primal(o))
+        compare.__name__ = f"__{op.__name__}__"
+        return compare
 
-    def __ne__(self, o):
-        return primal(self) != primal(o)
-
-    def __lt__(self, o):
-        return primal(self) < primal(o)
-
-    def __le__(self, o):
-        return primal(self) <= primal(o)
-
-    def __gt__(self, o):
-        return primal(self) > primal(o)
-
-    def __ge__(self, o):
-        return primal(self) >= primal(o)
+    __eq__, __ne__ = _on_values(operator.eq), _on_values(operator.ne)
+    __lt__, __le__ = _on_values(operator.lt), _on_values(operator.le)
+    __gt__, __ge__ = _on_values(operator.gt), _on_values(operator.ge)
+    del _on_values
 
     def __bool__(self):
         return bool(primal(self))
