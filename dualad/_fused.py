@@ -25,6 +25,7 @@ reproduce bit for bit.
 """
 import re
 import threading
+import time
 import warnings
 
 import numba
@@ -44,6 +45,7 @@ FALLBACK = {}
 _MODES = {}  # ufunc -> "fused" | "derivative" | "numpy"
 _KERNELS = {}  # (ufunc, fuse_value, wide, case) -> numba dispatcher
 _DERIVS = {}  # ufunc -> its derivatives compiled for scalars
+_SHARES = {}  # ufunc -> its value-and-derivative kernel where that pass pays, else None
 _LOCK = threading.Lock()
 
 
@@ -139,6 +141,16 @@ def _binary_kernel(ufunc, dx, dy, fuse_value, guard, wide, which, sx, sy):
                         out[i, k] = _times(r[i, k], u, guard)
                 else:
                     out[i] = _times(r[i], u, guard)
+    return kernel
+
+
+def _value_derivative_kernel(ufunc, d):
+    @numba.njit(nogil=True, error_model="numpy")
+    def kernel(x, ans, der):
+        for i in range(x.shape[0]):
+            a = ufunc(x[i])
+            ans[i] = a
+            der[i] = _as_float(d(x[i], a))
     return kernel
 
 
@@ -301,11 +313,52 @@ def mode(ufunc):
     return m
 
 
+def shared_pass(ufunc):
+    """A kernel ``(x, ans, der)`` writing a unary rule's value and derivative in one loop,
+    where that is measurably cheaper than a value pass plus a derivative pass (sin and cos:
+    one ``sincos``); None otherwise, and for rules whose value numpy must compute.
+
+    Decided once per rule, by timing the kernel against numpy's value and derivative passes
+    on the in-domain part of the calibration sample: the result is the same either way.
+    """
+    if ufunc in _SHARES:
+        return _SHARES[ufunc]
+    rule = RULES.get(ufunc)
+    kernel = None
+    if rule is not None and rule.kind == "unary" and mode(ufunc) == "fused":
+        with _LOCK:
+            if ufunc in _SHARES:
+                return _SHARES[ufunc]
+            kernel = _value_derivative_kernel(ufunc, (_DERIVS.get(ufunc) or _scalar_derivs(rule))[0])
+            x = _sample(rule.domain[0], np.random.default_rng(1))[:2048]
+            ans, der = np.empty_like(x), np.empty_like(x)
+            with np.errstate(all="ignore"):
+                kernel(x, ans, der)  # compiles
+                one = _best(lambda: kernel(x, ans, der))
+                apart = (_best(lambda: ufunc(x, out=ans))
+                         + _best(lambda: rule.derivs[0](x, ans)))
+            # the shared pass also writes the derivative and the chain pass reads it back
+            if one > 0.8 * apart:
+                kernel = None
+            _SHARES[ufunc] = kernel
+    return kernel
+
+
+def _best(f, repeats=5):
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        f()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
 def forget(ufunc):
     """Forget the calibration and kernels of ``ufunc`` (its rule was replaced or removed)."""
     with _LOCK:
         _MODES.pop(ufunc, None)
         _DERIVS.pop(ufunc, None)
+        _SHARES.pop(ufunc, None)
         FALLBACK.pop(getattr(ufunc, "__name__", None), None)
         for key in [k for k in _KERNELS if k[0] is ufunc]:
             del _KERNELS[key]

@@ -50,12 +50,12 @@ _LOCK = threading.Lock()
 class Deferred:
     """The partials of one elementwise rule's result, not computed yet."""
 
-    __slots__ = ("ufunc", "rule", "values", "ans", "srcs", "shape", "n", "nodes", "result",
-                 "__weakref__")
+    __slots__ = ("ufunc", "rule", "values", "ans", "srcs", "shape", "n", "nodes", "deriv",
+                 "result", "__weakref__")
 
-    def __init__(self, ufunc, rule, values, ans, srcs, shape, n, nodes):
+    def __init__(self, ufunc, rule, values, ans, srcs, shape, n, nodes, deriv=None):
         self.ufunc, self.rule, self.values, self.ans, self.srcs = ufunc, rule, values, ans, srcs
-        self.shape, self.n, self.nodes, self.result = shape, n, nodes, None
+        self.shape, self.n, self.nodes, self.deriv, self.result = shape, n, nodes, deriv, None
 
     def materialize(self):
         if self.result is None:
@@ -132,14 +132,21 @@ def defer(ufunc, rule, inputs, tag):
     if nodes > MAX_NODES:
         srcs = [s.materialize() if isinstance(s, Deferred) else s for s in srcs]
         nodes = 1
-    ans = np.asarray(ufunc(*values))
-    if ans.dtype != np.float64 or ans.shape != shape or not ans.flags.c_contiguous:
-        return None
-    # keep only what the derivatives read: the other intermediates are freed as usual
-    reads = _reads(rule, tuple(s is not None for s in srcs))
-    kept = tuple(v if r or not isinstance(v, np.ndarray) else 0.0 for v, r in zip(values, reads))
-    node = Deferred(ufunc, rule, kept, ans if reads[-1] else 0.0, tuple(srcs), shape, n,
-                    nodes)
+    shared = _fused.shared_pass(ufunc) if rule.kind == "unary" else None
+    if shared is not None:  # sin: one sincos pass now, and the chain reads the derivative
+        ans, der = np.empty(shape), np.empty(shape)
+        shared(values[0].reshape(-1), ans.reshape(-1), der.reshape(-1))
+        node = Deferred(ufunc, rule, (0.0,), 0.0, tuple(srcs), shape, n, nodes, der)
+    else:
+        ans = np.asarray(ufunc(*values))
+        if ans.dtype != np.float64 or ans.shape != shape or not ans.flags.c_contiguous:
+            return None
+        # keep only what the derivatives read: the other intermediates are freed as usual
+        reads = _reads(rule, tuple(s is not None for s in srcs))
+        kept = tuple(v if r or not isinstance(v, np.ndarray) else 0.0
+                     for v, r in zip(values, reads))
+        node = Deferred(ufunc, rule, kept, ans if reads[-1] else 0.0, tuple(srcs), shape, n,
+                        nodes)
     with _LOCK:
         _PENDING.add(node)
     return make(ans, node, tag)
@@ -242,7 +249,7 @@ def _describe(order):
     desc = []
     for node in order:
         vals = []
-        for v in node.values:
+        for v in (node.values if node.deriv is None else (node.deriv,)):
             flat, is_array = _operand(v, node.shape)
             vals.append((slot(v if is_array else flat, is_array), is_array))
         if isinstance(node.ans, np.ndarray):
@@ -261,7 +268,8 @@ def _describe(order):
                     leaf_ids[id(arr)] = len(leaves)
                     leaves.append(arr)
                 refs.append(("l", leaf_ids[id(arr)]))
-        kind = {"unary": "u", "linear": "lin"}.get(node.rule.kind) or _which(node)
+        kind = "d" if node.deriv is not None else (
+            {"unary": "u", "linear": "lin"}.get(node.rule.kind) or _which(node))
         desc.append((node.ufunc, tuple(vals), ans, tuple(refs), kind))
     return tuple(desc), slots, leaves
 
@@ -299,7 +307,7 @@ def _arguments(root, slots, leaves):
 
 def _finish(node, out):
     node.result = out
-    node.values = node.srcs = node.ans = None  # their memory is free now
+    node.values = node.srcs = node.ans = node.deriv = None  # their memory is free now
     with _LOCK:
         _PENDING.discard(node)
 
@@ -310,6 +318,9 @@ def _materialize_one(node):
     if node.rule.kind == "linear":
         from ._ufunc import linear_partials
         out = linear_partials(node.rule, parts)
+    elif node.deriv is not None:  # the derivative the numpy route would compute
+        from ._partials import chain
+        out = chain(parts[0], node.deriv, not node.rule.bounded)
     else:
         out = _fused._numpy_path(node.ufunc, node.rule, node.values, parts, node.ans)[1]
     if out.shape != node.shape + (node.n,):
@@ -348,7 +359,10 @@ def _generate(desc):
             env[f"D{j}_{s}"] = d
         guard = not rule.bounded
         # terms: (tangent, factor); a guarded factor that is inf or nan needs _times
-        if kind == "u":
+        if kind == "d":  # computed with the value (_fused.shared_pass)
+            body.append(f"        f{j} = {args}")
+            terms = [(tan(refs[0]), f"f{j}")]
+        elif kind == "u":
             body.append(f"        f{j} = _as_float(D{j}_0({args}, a{j}))")
             terms = [(tan(refs[0]), f"f{j}")]
         elif kind == 0:

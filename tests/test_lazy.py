@@ -106,6 +106,37 @@ def test_random_chains_equal_the_rule_by_rule_path(seed):
         _check(f, x, V)
 
 
+def test_value_and_derivative_in_one_pass_equal_the_rule_by_rule_path(monkeypatch):
+    # the timing in _fused.shared_pass picks sin and cos here; force the pass on every rule
+    # it could serve, so the test does not depend on the machine
+    fused = [u for u in UNARY if _fused.mode(u) == "fused"]
+    assert np.sin in fused
+    monkeypatch.setattr(_fused, "_SHARES", {
+        u: _fused._value_derivative_kernel(u, _fused._scalar_derivs(RULES[u])[0])
+        for u in fused})
+    rng = np.random.default_rng(7)
+    V = rng.standard_normal((M, 2))
+    V[::9] = 0.0  # with zero tangents where a derivative is infinite (the 0 * inf guard)
+    for u in fused:
+        x = _inside(u, rng.uniform(-2.0, 2.0, M))
+        x[:3] = RULES[u].domain[0][0]  # the domain's edge
+        used = []
+
+        def f(v):
+            y = u(v)
+            used.append(getattr(y._p, "deriv", None) is not None)
+            return y * v + u(v * 0.5) - 1.0
+        with np.errstate(all="ignore"):
+            _check(f, x, V)
+        assert used[0] is False and all(used[1:]), u  # eager first, then deferred
+
+
+def test_the_shared_pass_only_serves_unary_rules_numba_computes_the_value_of():
+    for u, rule in RULES.items():
+        if rule.kind != "unary" or _fused.mode(u) != "fused":
+            assert _fused.shared_pass(u) is None, u
+
+
 def test_the_benchmark_expression_against_its_closed_form():
     x = np.linspace(-3.0, 3.0, M)
     V = np.cos(np.arange(M))[:, None] * np.array([1.0, -2.0])
