@@ -105,6 +105,146 @@ def test_mlp_structured_gradient_equals_generic_forward_mode(sizes):
     assert model.n_params == sum(p.size for p in params)
 
 
+def _mlp_case(sizes, batch=9, seed=2, dtype=np.float64):
+    model = train.MLP(sizes, dtype=dtype)
+    params = model.init(seed=1)
+    for i in range(1, len(params), 2):
+        params[i] += dtype(0.1)  # nonzero biases
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((batch, sizes[0])).astype(dtype)
+    return model, params, X, rng.integers(0, sizes[-1], batch)
+
+
+@pytest.mark.parametrize("sizes", [(6, 3), (5, 4, 3, 6), (5, 4, 3, 2, 6)])
+@pytest.mark.parametrize("k", [1, 3])
+def test_mlp_forward_grad_equals_generic_forward_grad(sizes, k):
+    model, params, X, y = _mlp_case(sizes)
+    value, g = model.forward_grad(params, X, y, k=k, rng=11)
+    want_value, want = train.forward_grad(train.MLP.loss, params, X, y, k=k, rng=11)
+    assert value == pytest.approx(want_value, rel=1e-13)
+    assert isinstance(g, list) and [a.shape for a in g] == [p.shape for p in params]
+    for a, b in zip(g, want):
+        assert a.dtype == np.float64
+        assert a == pytest.approx(b, rel=1e-10, abs=1e-14)
+    # the same Generator continues identically: both drew the same numbers
+    gen1, gen2 = np.random.default_rng(4), np.random.default_rng(4)
+    model.forward_grad(params, X, y, k=k, rng=gen1)
+    train.forward_grad(train.MLP.loss, params, X, y, k=k, rng=gen2)
+    assert gen1.standard_normal() == gen2.standard_normal()
+
+
+def test_mlp_forward_grad_float32():
+    model, params, X, y = _mlp_case((5, 4, 3, 6), dtype=np.float32)
+    value, g = model.forward_grad(params, X, y, k=2, rng=3)
+    want_value, want = train.forward_grad(train.MLP.loss, params, X, y, k=2, rng=3)
+    assert value == pytest.approx(want_value, rel=1e-5)
+    scale = max(np.max(np.abs(b)) for b in want)
+    for a, b in zip(g, want):
+        assert a.dtype == np.float32 and a.shape == b.shape
+        assert np.max(np.abs(a - b)) < 1e-5 * scale
+    # float32 parameters, float64 data: numpy computes X @ W in float64, so does the kernel
+    value, g = model.forward_grad(params, X.astype(np.float64), y, k=2, rng=3)
+    want_value, want = train.forward_grad(train.MLP.loss, params, X.astype(np.float64), y,
+                                          k=2, rng=3)
+    assert value == pytest.approx(want_value, rel=1e-13)
+    assert all(a.dtype == np.float32 and a == pytest.approx(b, rel=1e-6) for a, b in
+               zip(g, want))
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_mlp_forward_grad_is_the_jvp_along_the_drawn_tangents(k):
+    model, params, X, y = _mlp_case((4, 5, 3), batch=7)
+    rng = np.random.default_rng(8)  # the documented draws: one leaf after the other
+    tangents = [rng.standard_normal(p.shape + (k,)) for p in params]
+    flat_v = np.concatenate([t.reshape(-1, k) for t in tangents])
+    splits = np.cumsum([p.size for p in params])[:-1]
+
+    def flat_loss(v):
+        return train.MLP.loss([a.reshape(p.shape) for a, p in
+                               zip(np.split(v, splits), params)], X, y)
+    vec = np.concatenate([p.ravel() for p in params])
+    d = np.array([ad.jvp(flat_loss, vec, flat_v[:, i])[1] for i in range(k)])
+    value, g = model.forward_grad(params, X, y, k=k, rng=8)
+    assert value == pytest.approx(train.MLP.loss(params, X, y), rel=1e-14)
+    assert np.concatenate([a.ravel() for a in g]) == pytest.approx(flat_v @ d / k, rel=1e-11,
+                                                                  abs=1e-14)
+
+
+@pytest.mark.parametrize("sizes", [(6, 3), (5, 4, 3, 6)])
+def test_mlp_value_is_the_loss(sizes):
+    model, params, X, y = _mlp_case(sizes, batch=13)
+    assert model.value(params, X, y) == pytest.approx(train.MLP.loss(params, X, y), rel=1e-14)
+    p32, X32 = [p.astype(np.float32) for p in params], X.astype(np.float32)
+    want = train.MLP.loss(p32, X32, y)
+    assert want.dtype == np.float32
+    assert model.value(p32, X32, y) == pytest.approx(float(want), rel=1e-6)
+
+
+def test_mlp_forward_grad_is_unbiased():
+    model, params, X, y = _mlp_case((3, 4, 2), batch=6)
+    _, exact = model.exact_grad(params, X, y)
+    exact = np.concatenate([a.ravel() for a in exact])
+    _, est = model.forward_grad(params, X, y, k=20000, rng=0)
+    est = np.concatenate([a.ravel() for a in est])
+    assert np.max(np.abs(est - exact)) < 5 * np.linalg.norm(exact) / np.sqrt(20000)
+
+
+def test_mlp_forward_grad_relu_tie_passes_the_tangent():
+    # all-zero inputs and zero first-layer biases: every hidden pre-activation is exactly 0,
+    # where the rule table's derivative of maximum(z, 0) is 1 (ties: the first argument)
+    model = train.MLP((3, 4, 2))
+    params = model.init(seed=0)
+    X = np.zeros((5, 3))
+    X[0] = [1.0, -2.0, 0.5]  # one ordinary row among the ties
+    y = np.array([0, 1, 1, 0, 1])
+    z = X @ params[0] + params[1]
+    assert np.count_nonzero(z == 0.0) == 16
+    value, g = model.forward_grad(params, X, y, k=2, rng=1)
+    want_value, want = train.forward_grad(train.MLP.loss, params, X, y, k=2, rng=1)
+    assert value == pytest.approx(want_value, rel=1e-14)
+    for a, b in zip(g, want):
+        assert a == pytest.approx(b, rel=1e-12, abs=1e-15)
+    # the tie matters: the same loss with relu'(0) = 0 gives another estimate
+    def relu_blocked(params, X, labels):
+        z = X @ params[0] + params[1]
+        h = np.where(z > 0, z, 0.0)
+        return np.mean(train.MLP._ce_rows(h @ params[2] + params[3], labels))
+    _, other = train.forward_grad(relu_blocked, params, X, y, k=2, rng=1)
+    assert relu_blocked(params, X, y) == pytest.approx(value, rel=1e-14)
+    assert not np.allclose(g[1], other[1])
+
+
+def test_mlp_forward_grad_errors():
+    model, params, X, y = _mlp_case((4, 3, 2), batch=5)
+    for k in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="^dualad: k"):
+            model.forward_grad(params, X, y, k=k)
+    with pytest.raises(ValueError, match="^dualad: k"):
+        train.forward_grad(train.MLP.loss, params, X, y, k=0)
+    with pytest.raises(ValueError, match="4 columns"):
+        model.forward_grad(params, X[:, :3], y)
+    with pytest.raises(ValueError, match="4 columns"):
+        model.value(params, X[0], y)
+    with pytest.raises(ValueError, match="one entry per row"):
+        model.forward_grad(params, X, y[:4])
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 2\), got 2 at row 3"):
+        model.forward_grad(params, X, np.array([0, 1, 1, 2, 0]))
+    with pytest.raises(ValueError, match="in \\[0, 2\\)"):
+        model.value(params, X, np.array([0, 1, 1, -1, 0]))
+    with pytest.raises(TypeError, match="labels integers"):
+        model.forward_grad(params, X, y.astype(float))
+    with pytest.raises(TypeError, match="real array"):
+        model.forward_grad(params, X.astype(complex), y)
+    with pytest.raises(ValueError, match=r"have shapes \[\(4, 3\)"):
+        model.forward_grad(params[:2], X, y)
+    with pytest.raises(ValueError, match="have shapes"):
+        model.forward_grad([params[0].T] + params[1:], X, y)
+    with pytest.raises(TypeError, match="must be a list"):
+        model.forward_grad({"W": params[0]}, X, y)
+    with pytest.raises(TypeError, match="float ndarrays"):
+        model.value([params[0].astype(int)] + params[1:], X, y)
+
+
 def test_fit_without_tqdm_or_matplotlib(monkeypatch, tmp_path, capsys):
     real_import = builtins.__import__
 
