@@ -324,23 +324,24 @@ def shared_pass(ufunc):
     if ufunc in _SHARES:
         return _SHARES[ufunc]
     rule = RULES.get(ufunc)
-    kernel = None
-    if rule is not None and rule.kind == "unary" and mode(ufunc) == "fused":
-        with _LOCK:
-            if ufunc in _SHARES:
-                return _SHARES[ufunc]
-            kernel = _value_derivative_kernel(ufunc, (_DERIVS.get(ufunc) or _scalar_derivs(rule))[0])
-            x = _sample(rule.domain[0], np.random.default_rng(1))[:2048]
-            ans, der = np.empty_like(x), np.empty_like(x)
-            with np.errstate(all="ignore"):
-                kernel(x, ans, der)  # compiles
-                one = _best(lambda: kernel(x, ans, der))
-                apart = (_best(lambda: ufunc(x, out=ans))
-                         + _best(lambda: rule.derivs[0](x, ans)))
-            # the shared pass also writes the derivative and the chain pass reads it back
-            if one > 0.8 * apart:
-                kernel = None
-            _SHARES[ufunc] = kernel
+    if rule is None or rule.kind != "unary" or mode(ufunc) != "fused":
+        _SHARES[ufunc] = None
+        return None
+    with _LOCK:
+        if ufunc in _SHARES:
+            return _SHARES[ufunc]
+        kernel = _value_derivative_kernel(ufunc, (_DERIVS.get(ufunc) or _scalar_derivs(rule))[0])
+        x = _sample(rule.domain[0], np.random.default_rng(1))[:2048]
+        ans, der = np.empty_like(x), np.empty_like(x)
+        with np.errstate(all="ignore"):
+            kernel(x, ans, der)  # compiles
+            one = _best(lambda: kernel(x, ans, der))
+            apart = (_best(lambda: ufunc(x, out=ans))
+                     + _best(lambda: rule.derivs[0](x, ans)))
+        # the shared pass also writes the derivative and the chain pass reads it back
+        if one > 0.8 * apart:
+            kernel = None
+        _SHARES[ufunc] = kernel
     return kernel
 
 

@@ -320,7 +320,8 @@ def _materialize_one(node):
         out = linear_partials(node.rule, parts)
     elif node.deriv is not None:  # the derivative the numpy route would compute
         from ._partials import chain
-        out = chain(parts[0], node.deriv, not node.rule.bounded)
+        with np.errstate(all="ignore"):  # as _numpy_path
+            out = chain(parts[0], node.deriv, not node.rule.bounded)
     else:
         out = _fused._numpy_path(node.ufunc, node.rule, node.values, parts, node.ans)[1]
     if out.shape != node.shape + (node.n,):
