@@ -8,7 +8,8 @@ elementwise rule does) materializes them, for the whole chain of deferred rules 
 in one numba pass: per element, every rule's derivative, then per direction the chain rule
 through the whole chain, so no intermediate partials ever reach memory. With n directions
 an elementwise chain of k rules reads and writes about 2n + k arrays instead of about
-k (2n + 3).
+k (2n + 3). A rule whose value and derivative share work (sin, cos: ``_fused.shared_pass``)
+computes both at once in one loop instead, and the pass reads that derivative.
 
 Results are bit-for-bit those of the rule-by-rule path: a rule is deferred only where its
 fused kernel was calibrated equal to the numpy path (``_fused.mode``), and the pass
