@@ -117,6 +117,8 @@ def _estimate(arrays, tangents, partials):
     derivatives ``partials`` along the ``tangents``."""
     k = tangents[0].shape[-1]
     d = np.asarray(partials).reshape(k)
+    if k == 1:  # one product per entry: a matmul's call costs more than that on small leaves
+        return [(t[..., 0] * d[0]).astype(a.dtype, copy=False) for t, a in zip(tangents, arrays)]
     return [(t.reshape(-1, k) @ d / k).astype(a.dtype, copy=False).reshape(a.shape)
             for t, a in zip(tangents, arrays)]
 
