@@ -352,16 +352,18 @@ def _generate(desc):
             tangent.append(f"t{j} = " + " + ".join(f"({t})" for t in terms))
             guarded.append(tangent[-1])
             continue
-        derivs = _fused._DERIVS.get(ufunc)
-        if derivs is None:
-            derivs = _fused._DERIVS[ufunc] = _fused._scalar_derivs(rule)
         args = ", ".join(f"v{s}[i]" if is_array else f"v{s}[0]" for s, is_array in vals)
-        body.append(f"        a{j} = v{ans[0]}[i]" if ans[1] else f"        a{j} = v{ans[0]}[0]")
-        for s, d in enumerate(derivs):
-            env[f"D{j}_{s}"] = d
+        if kind != "d":  # the derivative functions, which read the value
+            derivs = _fused._DERIVS.get(ufunc)
+            if derivs is None:
+                derivs = _fused._DERIVS[ufunc] = _fused._scalar_derivs(rule)
+            body.append(f"        a{j} = v{ans[0]}[i]" if ans[1] else
+                        f"        a{j} = v{ans[0]}[0]")
+            for s, d in enumerate(derivs):
+                env[f"D{j}_{s}"] = d
         guard = not rule.bounded
         # terms: (tangent, factor); a guarded factor that is inf or nan needs _times
-        if kind == "d":  # computed with the value (_fused.shared_pass)
+        if kind == "d":  # the derivative array computed with the value (_fused.shared_pass)
             body.append(f"        f{j} = {args}")
             terms = [(tan(refs[0]), f"f{j}")]
         elif kind == "u":
