@@ -74,7 +74,9 @@ def bench_directions():
             b = ad.jvp_many(expr, x, V)[1]
         with no_fusion():
             c = ad.jvp_many(expr, x, V)[1]
-        assert all(np.array_equal(a, o) for o in (a2, b, c)), "the three paths differ"
+        # the chain pass takes sin's derivative from dualad/_vmath.py (within 1 ulp of libm)
+        assert np.array_equal(a, a2) and np.array_equal(b, c), "the paths differ"
+        assert np.allclose(a, c, rtol=1e-14, atol=1e-14 * np.abs(c).max()), "chain differs"
         t = measure({"numpy": lambda: expr(x), "chain": chain, "per_rule": per_rule,
                      "plain": plain}, REPEATS)
         rows.append([f"{m:,}", n, f"{t.time('numpy') * 1e3:.3g} ms"]

@@ -25,6 +25,7 @@ reproduce bit for bit.
 """
 import re
 import threading
+import types as _pytypes
 import time
 import warnings
 
@@ -33,6 +34,7 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
+from . import _vmath
 from ._rules import RULES
 
 #: fewest elements for which the fused kernel is used (measured: benchmarks/kernels.py)
@@ -46,6 +48,7 @@ _MODES = {}  # ufunc -> "fused" | "derivative" | "numpy"
 _KERNELS = {}  # (ufunc, fuse_value, wide, case) -> numba dispatcher
 _DERIVS = {}  # ufunc -> its derivatives compiled for scalars
 _SHARES = {}  # ufunc -> its value-and-derivative kernel where that pass pays, else None
+_VDERIVS = {}  # ufunc -> its derivative with _vmath's sin and cos: (fast, any, array), or None
 _LOCK = threading.Lock()
 
 
@@ -182,6 +185,43 @@ def _scalar_derivs(rule):
     return out
 
 
+def vector_derivs(ufunc):
+    """A unary rule's derivative compiled with ``_vmath``'s vectorizable sin and cos in place
+    of numpy's, or None when its derivative calls neither (or is not plain numpy code).
+
+    Returns ``(fast, any, array)``: scalar functions ``(x, ans)`` for arguments within
+    ``_vmath.LIMIT`` and for any argument (the same result where both apply), and a kernel
+    ``(x, ans, der)`` writing the derivative of flat arrays, vectorized. Within 1 ulp of
+    numpy's cos and sin; used only for deferred partials (``_lazy``).
+    """
+    if ufunc in _VDERIVS:
+        return _VDERIVS[ufunc]
+    rule = RULES.get(ufunc)
+    d = rule.derivs[0] if rule is not None and rule.kind == "unary" else None
+    code = getattr(d, "__code__", None)
+    found = None
+    if (code is not None and d.__globals__.get("np") is np and not code.co_freevars
+            and _vmath.REPLACED & set(code.co_names)):
+        fast, any_ = (numba.njit(inline="always", error_model="numpy")(
+            _pytypes.FunctionType(code, dict(d.__globals__, np=mod), d.__name__, d.__defaults__))
+            for mod in (_vmath.NP_FAST, _vmath.NP_ANY))
+
+        @numba.njit(nogil=True, error_model="numpy")
+        def array(x, ans, der):
+            big = 0
+            for i in range(x.shape[0]):  # vectorized
+                der[i] = _as_float(fast(x[i], ans[i]))
+                big += abs(x[i]) > _vmath.LIMIT
+            if big:  # then the arguments beyond LIMIT (or inf) again, with libm
+                for i in range(x.shape[0]):
+                    if abs(x[i]) > _vmath.LIMIT:
+                        der[i] = _as_float(any_(x[i], ans[i]))
+        found = (fast, any_, array)
+    with _LOCK:
+        _VDERIVS[ufunc] = found
+    return found
+
+
 def _kernel(ufunc, rule, fuse_value, wide, case=None):
     """The kernel for one rule and case, generated and compiled on first use."""
     key = (ufunc, fuse_value, wide, case)
@@ -315,8 +355,9 @@ def mode(ufunc):
 
 def shared_pass(ufunc):
     """A kernel ``(x, ans, der)`` writing a unary rule's value and derivative in one loop,
-    where that is measurably cheaper than a value pass plus a derivative pass (sin and cos:
-    one ``sincos``); None otherwise, and for rules whose value numpy must compute.
+    where that is measurably cheaper than a value pass plus a derivative pass (as libm's
+    ``sincos`` would be for sin); None otherwise, for rules whose value numpy must compute,
+    and for rules whose derivative the chain pass computes vectorized (``vector_derivs``).
 
     Decided once per rule, by timing the kernel against numpy's value and derivative passes
     on the in-domain part of the calibration sample: the result is the same either way.
@@ -324,7 +365,8 @@ def shared_pass(ufunc):
     if ufunc in _SHARES:
         return _SHARES[ufunc]
     rule = RULES.get(ufunc)
-    if rule is None or rule.kind != "unary" or mode(ufunc) != "fused":
+    if (rule is None or rule.kind != "unary" or mode(ufunc) != "fused"
+            or vector_derivs(ufunc) is not None):  # the chain pass computes those cheaper
         _SHARES[ufunc] = None
         return None
     with _LOCK:
@@ -360,6 +402,7 @@ def forget(ufunc):
         _MODES.pop(ufunc, None)
         _DERIVS.pop(ufunc, None)
         _SHARES.pop(ufunc, None)
+        _VDERIVS.pop(ufunc, None)
         FALLBACK.pop(getattr(ufunc, "__name__", None), None)
         for key in [k for k in _KERNELS if k[0] is ufunc]:
             del _KERNELS[key]

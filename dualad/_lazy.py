@@ -31,7 +31,7 @@ import weakref
 import numba
 import numpy as np
 
-from . import _fused
+from . import _fused, _vmath
 from ._rules import arguments_read
 
 #: deferral also needs the fused kernels' minimum size, and at least MIN_WORK elements times
@@ -134,9 +134,17 @@ def defer(ufunc, rule, inputs, tag):
         srcs = [s.materialize() if isinstance(s, Deferred) else s for s in srcs]
         nodes = 1
     shared = _fused.shared_pass(ufunc) if rule.kind == "unary" else None
-    if shared is not None:  # sin: one sincos pass now, and the chain reads the derivative
+    vector = _fused.vector_derivs(ufunc) if rule.kind == "unary" and n > 1 else None
+    if shared is not None:  # one pass for value and derivative; the chain reads the latter
         ans, der = np.empty(shape), np.empty(shape)
         shared(values[0].reshape(-1), ans.reshape(-1), der.reshape(-1))
+        node = Deferred(ufunc, rule, (0.0,), 0.0, tuple(srcs), shape, n, nodes, der)
+    elif vector is not None:  # sin, cos: the derivative now, vectorized (see _generate)
+        ans = np.asarray(ufunc(*values))
+        if ans.dtype != np.float64 or ans.shape != shape or not ans.flags.c_contiguous:
+            return None
+        der = np.empty(shape)
+        vector[2](values[0].reshape(-1), ans.reshape(-1), der.reshape(-1))
         node = Deferred(ufunc, rule, (0.0,), 0.0, tuple(srcs), shape, n, nodes, der)
     else:
         ans = np.asarray(ufunc(*values))
@@ -181,7 +189,7 @@ def forget(ufunc):
     """Forget the chain passes that use ``ufunc`` (its rule was replaced or removed)."""
     with _LOCK:
         for table in (_SEEN, _GRAPH_KERNELS):
-            for key in [k for k in table if any(node[0] is ufunc for node in k)]:
+            for key in [k for k in table if any(node[0] is ufunc for node in k[0])]:
                 del table[key]
 
 
@@ -224,7 +232,8 @@ def _which(node):
 
 def _materialize(root):
     order = _chain_of(root)
-    key, slots, leaves = _describe(order)
+    desc, slots, leaves = _describe(order)
+    key = (desc, root.n == 1)  # one direction: a vectorized pass (see _generate)
     with _LOCK:
         seen = _SEEN[key] = _SEEN.get(key, 0) + 1
         if len(_SEEN) > 4096:  # a bound on the bookkeeping of one-off chains
@@ -298,12 +307,14 @@ def _run(root, key, slots, leaves):
 
 
 def _arguments(root, slots, leaves):
-    """The pass's arguments (flat values, leaf partials as (m, n), the output) and the output."""
+    """The pass's arguments (flat values, leaf partials as (m, n) or, with one direction, as
+    (m,), the output) and the output."""
     m = int(np.prod(root.shape))
+    shape = (m,) if root.n == 1 else (m, root.n)
     out = np.empty(root.shape + (root.n,), dtype=np.float64)
     args = [arr.reshape(-1) if is_array else arr for arr, is_array in slots]
-    args += [leaf.reshape(m, -1) for leaf in leaves]
-    return args + [out.reshape(m, root.n)], out
+    args += [leaf.reshape(shape) for leaf in leaves]
+    return args + [out.reshape(shape)], out
 
 
 def _finish(node, out):
@@ -319,10 +330,19 @@ def _materialize_one(node):
     if node.rule.kind == "linear":
         from ._ufunc import linear_partials
         out = linear_partials(node.rule, parts)
-    elif node.deriv is not None:  # the derivative the numpy route would compute
+    elif node.deriv is not None or _fused.vector_derivs(node.ufunc) is not None:
+        # a derivative computed apart: with the value (shared pass), or with _vmath's sin
+        # and cos as the compiled pass will compute it
         from ._partials import chain
+        der = node.deriv
+        if der is None:
+            x = node.values[0]
+            der = np.empty(node.shape)
+            ans = node.ans if isinstance(node.ans, np.ndarray) else x  # ans: not read then
+            _fused.vector_derivs(node.ufunc)[2](x.reshape(-1), ans.reshape(-1),
+                                                der.reshape(-1))
         with np.errstate(all="ignore"):  # as _numpy_path
-            out = chain(parts[0], node.deriv, not node.rule.bounded)
+            out = chain(parts[0], der, not node.rule.bounded)
     else:
         out = _fused._numpy_path(node.ufunc, node.rule, node.values, parts, node.ans)[1]
     if out.shape != node.shape + (node.n,):
@@ -330,22 +350,33 @@ def _materialize_one(node):
     _finish(node, out)
 
 
-def _generate(desc):
-    """Source and compile the pass for one chain structure (see the module docstring)."""
+def _generate(key):
+    """Source and compile the pass for one chain structure (see the module docstring).
+
+    With one direction the pass is a flat loop that LLVM vectorizes: the chain rule is
+    branch-free (``_times`` is a select) and ``_vmath``'s branch-free sin and cos stand in
+    for libm's in the derivatives (elements with an argument beyond ``_vmath.LIMIT`` or
+    inf, if any, are redone afterwards with libm's). With several directions, a direction
+    loop per element, branch-free where every guarded factor is finite; there, ``defer``
+    has computed those derivatives already, in a vectorized pass of their own.
+    """
+    desc, one = key
     env = {"_as_float": _fused._as_float, "_add": _fused._add, "_times": _fused._times,
-           "np": np}
+           "np": np, "LIMIT": _vmath.LIMIT}
     n_slots = 1 + max(max([s for s, _ in vals] + [ans[0]]) for _, vals, ans, _, _ in desc)
     n_leaves = 1 + max((r[1] for _, _, _, refs, _ in desc for r in refs
                         if r is not None and r[0] == "l"), default=-1)
     params = [f"v{s}" for s in range(n_slots)] + [f"l{k}" for k in range(n_leaves)] + ["out"]
-    body = ["def kernel(" + ", ".join(params) + "):",
-            "    for i in range(out.shape[0]):"]
+    factors = {"fast": [], "any": []}  # per element, the derivatives (with either sin, cos)
+    checked = []  # the arguments of _vmath derivatives, checked against LIMIT
     tangent, guarded, finite = [], [], []
     for j, (ufunc, vals, ans, refs, kind) in enumerate(desc):
         rule = _fused.RULES[ufunc]
 
         def tan(ref):
-            return f"l{ref[1]}[i, k]" if ref[0] == "l" else f"t{ref[1]}"
+            if ref[0] == "t":
+                return f"t{ref[1]}"
+            return f"l{ref[1]}[i]" if one else f"l{ref[1]}[i, k]"
         if kind == "lin":  # as _ufunc._scaled and accumulate: p, -p or p * c, summed in order
             terms = [tan(r) if c == 1.0 else (f"-{tan(r)}" if c == -1.0 else f"{tan(r)} * {c!r}")
                      for c, r in zip(rule.derivs, refs) if r is not None]
@@ -353,45 +384,64 @@ def _generate(desc):
             guarded.append(tangent[-1])
             continue
         args = ", ".join(f"v{s}[i]" if is_array else f"v{s}[0]" for s, is_array in vals)
+        lines = []
+        vector = _fused.vector_derivs(ufunc) if kind == "u" else None
         if kind != "d":  # the derivative functions, which read the value
             derivs = _fused._DERIVS.get(ufunc)
             if derivs is None:
                 derivs = _fused._DERIVS[ufunc] = _fused._scalar_derivs(rule)
-            body.append(f"        a{j} = v{ans[0]}[i]" if ans[1] else
-                        f"        a{j} = v{ans[0]}[0]")
+            lines.append(f"a{j} = v{ans[0]}[i]" if ans[1] else f"a{j} = v{ans[0]}[0]")
             for s, d in enumerate(derivs):
                 env[f"D{j}_{s}"] = d
         guard = not rule.bounded
         # terms: (tangent, factor); a guarded factor that is inf or nan needs _times
         if kind == "d":  # the derivative array computed with the value (_fused.shared_pass)
-            body.append(f"        f{j} = {args}")
+            lines.append(f"f{j} = {args}")
             terms = [(tan(refs[0]), f"f{j}")]
         elif kind == "u":
-            body.append(f"        f{j} = _as_float(D{j}_0({args}, a{j}))")
+            lines.append(f"f{j} = _as_float(D{j}_0({args}, a{j}))")
             terms = [(tan(refs[0]), f"f{j}")]
         elif kind == 0:
-            body.append(f"        f{j} = _as_float(D{j}_0({args}, a{j}))")
-            body.append(f"        g{j} = _as_float(D{j}_1({args}, a{j}))")
+            lines.append(f"f{j} = _as_float(D{j}_0({args}, a{j}))")
+            lines.append(f"g{j} = _as_float(D{j}_1({args}, a{j}))")
             terms = [(tan(refs[0]), f"f{j}"), (tan(refs[1]), f"g{j}")]
         elif kind == 3:
-            body.append(f"        f{j} = _add(D{j}_0({args}, a{j}), D{j}_1({args}, a{j}))")
+            lines.append(f"f{j} = _add(D{j}_0({args}, a{j}), D{j}_1({args}, a{j}))")
             terms = [(tan(refs[0]), f"f{j}")]
         else:
             s = 0 if kind == 1 else 1
-            body.append(f"        f{j} = _as_float(D{j}_{s}({args}, a{j}))")
+            lines.append(f"f{j} = _as_float(D{j}_{s}({args}, a{j}))")
             terms = [(tan(refs[s]), f"f{j}")]
+        factors["any"] += lines
+        if vector is None:
+            factors["fast"] += lines
+        else:  # the same line, calling the derivative with _vmath's sin and cos
+            env[f"F{j}_0"], env[f"D{j}_0"] = vector[0], vector[1]
+            factors["fast"] += [ln.replace(f"D{j}_0(", f"F{j}_0(") for ln in lines]
+            checked += [f"abs({a}) > LIMIT" for a in args.split(", ")[:1]]
         if guard:
             finite += [f"np.isfinite({f})" for _, f in terms]
         guarded.append(f"t{j} = " + " + ".join(f"_times({t}, {f}, {guard})" for t, f in terms))
         tangent.append(f"t{j} = " + " + ".join(f"{t} * {f}" for t, f in terms))
-    # where every guarded factor is finite, _times is a plain product: a branch-free loop
-    body.append("        if " + (" and ".join(finite) or "True") + ":")
-    body.append("            for k in range(out.shape[1]):")
-    body += ["                " + line for line in tangent]
-    body.append(f"                out[i, k] = t{len(desc) - 1}")
-    body.append("        else:")
-    body.append("            for k in range(out.shape[1]):")
-    body += ["                " + line for line in guarded]
-    body.append(f"                out[i, k] = t{len(desc) - 1}")
+    last = f"t{len(desc) - 1}"
+    if one:
+        update = guarded + [f"out[i] = {last}"]
+    else:  # where every guarded factor is finite, _times is a plain product: branch-free
+        update = (["if " + (" and ".join(finite) or "True") + ":",
+                   "    for k in range(out.shape[1]):"]
+                  + ["        " + line for line in tangent] + [f"        out[i, k] = {last}",
+                                                            "else:",
+                                                            "    for k in range(out.shape[1]):"]
+                  + ["        " + line for line in guarded] + [f"        out[i, k] = {last}"])
+    body = ["def kernel(" + ", ".join(params) + "):",
+            "    big = 0",
+            "    for i in range(out.shape[0]):"]
+    body += ["        " + line for line in factors["fast"] + update]
+    if checked:  # then redo the elements whose argument is beyond _vmath.LIMIT or inf
+        body.append("        big += " + " + ".join(f"({c})" for c in checked))
+        body += ["    if big:",
+                 "        for i in range(out.shape[0]):",
+                 "            if " + " or ".join(checked) + ":"]
+        body += ["                " + line for line in factors["any"] + update]
     exec(compile("\n".join(body), "<dualad chain kernel>", "exec"), env)
     return numba.njit(nogil=True, error_model="numpy")(env["kernel"])

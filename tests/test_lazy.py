@@ -47,12 +47,27 @@ def _same(a, b):
     return a.shape == b.shape and bool(np.all((a == b) | (np.isnan(a) & np.isnan(b))))
 
 
-def _check(f, x, V):
+def _close(a, b):
+    # sin and cos's derivatives in the chain pass come from dualad/_vmath.py, within 1 ulp
+    # of libm's (tests/test_vmath.py): a few ulps of the largest partial after the chain rule
+    finite = np.isfinite(b)
+    scale = max(1.0, float(np.max(np.abs(b[finite]), initial=0.0)))
+    return (a.shape == b.shape and np.array_equal(np.isfinite(a), finite)
+            and np.allclose(a[finite], b[finite], rtol=1e-13, atol=1e-13 * scale))
+
+
+def _check(f, x, V, vmath=False):
+    """Compare with the rule-by-rule path: bit for bit, or within a few ulps where the chain
+    takes sin's or cos's derivative (``vmath``); the first, compiled and cached runs agree
+    bit for bit with each other in any case."""
     want_value, want = _eager(f, x, V)
+    runs = []
     for _ in range(3):  # rule by rule, then compiled, then from the cache
         value, got = ad.jvp_many(f, x, V)
         assert _same(value, want_value)
-        assert _same(got, want), np.nanmax(np.abs(got - want))
+        assert (_close if vmath else _same)(got, want), np.nanmax(np.abs(got - want))
+        runs.append(got)
+    assert all(_same(r, runs[0]) for r in runs[1:])
     return got
 
 
@@ -92,6 +107,7 @@ def _random_chain(rng, depth=6):
             else:
                 y = y * op + np.sin(y)  # a constant and a shared subexpression
         return y
+    f.ops = ops
     return f
 
 
@@ -102,8 +118,9 @@ def test_random_chains_equal_the_rule_by_rule_path(seed):
     f = _random_chain(rng)
     x = rng.uniform(-1.5, 1.5, M)
     V = rng.standard_normal((M, n))
+    vmath = any(op in (np.sin, np.cos) or kind == "c" for kind, op in f.ops)
     with np.errstate(all="ignore"):
-        _check(f, x, V)
+        _check(f, x, V, vmath)
 
 
 def test_value_and_derivative_in_one_pass_equal_the_rule_by_rule_path(monkeypatch):
@@ -143,7 +160,7 @@ def test_the_benchmark_expression_against_its_closed_form():
 
     def f(v):
         return np.sin(v) * np.exp(-v * v) + np.sqrt(1.0 + v * v)
-    got = _check(f, x, V)
+    got = _check(f, x, V, vmath=True)
     d = np.cos(x) * np.exp(-x * x) - 2 * x * np.sin(x) * np.exp(-x * x) + x / np.sqrt(1 + x * x)
     assert np.allclose(got, d[:, None] * V, rtol=1e-13, atol=1e-13)
 
@@ -161,7 +178,7 @@ def test_long_chains_are_cut_into_pieces():
         for k in range(3 * _lazy.MAX_NODES):
             v = np.sin(v) + 0.1 * k
         return v
-    _check(f, np.linspace(-1.0, 1.0, M), np.ones((M, 2)))
+    _check(f, np.linspace(-1.0, 1.0, M), np.ones((M, 2)), vmath=True)
 
 
 def test_a_write_into_a_value_a_chain_still_reads_is_seen_first():
@@ -249,7 +266,8 @@ def test_a_chain_that_cannot_be_compiled_runs_rule_by_rule(monkeypatch):
     monkeypatch.setattr(_lazy, "_generate", broken)
     monkeypatch.setattr(_lazy, "_GRAPH_KERNELS", {})
     monkeypatch.setattr(_lazy, "_SEEN", {})
-    _check(lambda v: np.cos(v) * np.exp(v) - v, np.linspace(-1.0, 1.0, M), np.ones((M, 2)))
+    _check(lambda v: np.cos(v) * np.exp(v) - v, np.linspace(-1.0, 1.0, M), np.ones((M, 2)),
+           vmath=True)
 
 
 def test_copies_and_pickles_carry_computed_partials():
