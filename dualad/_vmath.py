@@ -44,8 +44,6 @@ def _inverse_factorial(n, sign):
 # with z = r^2; at |r| <= pi/4 the first omitted terms are below 2^-60 relative
 _S = tuple(_inverse_factorial(2 * k + 1, (-1) ** k) for k in range(1, 10))
 _C = tuple(_inverse_factorial(2 * k, (-1) ** k) for k in range(2, 11))
-S3, S5, S7, S9, S11, S13, S15, S17, S19 = _S
-C4, C6, C8, C10, C12, C14, C16, C18, C20 = _C
 
 
 @intrinsic
@@ -55,6 +53,15 @@ def _fma(typingctx, a, b, c):
         return None
     sig = types.float64(types.float64, types.float64, types.float64)
     return sig, lambda context, builder, signature, args: builder.fma(*args)
+
+
+@numba.njit(inline="always", error_model="numpy")
+def _horner(z, coefs):
+    """coefs[0] + z coefs[1] + z^2 coefs[2] + ..., by Horner's rule with fmas."""
+    p = coefs[-1]
+    for k in range(len(coefs) - 2, -1, -1):
+        p = _fma(z, p, coefs[k])
+    return p
 
 
 @numba.njit(inline="always", error_model="numpy")
@@ -74,23 +81,9 @@ def _sin_cos_reduced(x):
     lo = lo - (r - s)
     z = r * r
     hz = 0.5 * z
-    ps = _fma(z, S19, S17)
-    ps = _fma(z, ps, S15)
-    ps = _fma(z, ps, S13)
-    ps = _fma(z, ps, S11)
-    ps = _fma(z, ps, S9)
-    ps = _fma(z, ps, S7)
-    ps = _fma(z, ps, S5)
-    ps = _fma(z, ps, S3)
+    ps = _horner(z, _S)
     sn = r + _fma(r * z, ps, lo * (1.0 - hz))  # sin(r + lo) ~ sin r + lo cos r
-    pc = _fma(z, C20, C18)
-    pc = _fma(z, pc, C16)
-    pc = _fma(z, pc, C14)
-    pc = _fma(z, pc, C12)
-    pc = _fma(z, pc, C10)
-    pc = _fma(z, pc, C8)
-    pc = _fma(z, pc, C6)
-    pc = _fma(z, pc, C4)
+    pc = _horner(z, _C)
     # 1 - z/2 loses the low bits of z and of 1 - hz: add them back (z_err: r*r - z exactly)
     z_err = _fma(r, r, -z)
     w = 1.0 - hz
