@@ -8,7 +8,8 @@
     dualad/_lazy.py), with the per-rule fused kernels only (chains off), and with the numpy
     path only (both off);
 (b) the size threshold: one dual op (sin, multiply) fused vs the numpy path by size;
-(c) first-call cost: calibration + compilation of one rule's kernels in a fresh process.
+(c) first-call cost: calibration + compilation of one rule's kernels in a fresh process;
+(d) one direction: single calls against loops of calls, with page faults per call.
 One core, medians of interleaved repeats.
 """
 import os
@@ -148,9 +149,46 @@ def bench_first_call():
     print()
 
 
+def bench_loops():
+    import statistics
+    import time
+    try:
+        import resource  # page-fault counts: Unix only
+    except ImportError:
+        return
+    m = 10**4 if ARGS.quick else 10**6
+    print(f"(d) one direction, {m:,} elements: single calls against loops of 10 calls "
+          "(medians of interleaved repeats; page faults per call from getrusage)")
+    print()
+    rng = np.random.default_rng(0)
+    x, v = rng.uniform(-3, 3, m), rng.standard_normal(m)
+    contenders = {"numpy": lambda: expr(x), "dualad.jvp": lambda: ad.jvp(expr, x, v)}
+    faults = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_minflt  # noqa: E731
+    samples = {(how, k): [] for how in ("single", "loop") for k in contenders}
+    for f in contenders.values():
+        f(), f()  # compile the chain
+    for _ in range(REPEATS):
+        for how, calls in (("single", 1), ("loop", 10)):
+            for k, f in contenders.items():
+                f0, t0 = faults(), time.perf_counter()
+                for _ in range(calls):
+                    f()
+                samples[how, k].append(((time.perf_counter() - t0) / calls,
+                                        (faults() - f0) / calls))
+    med = {key: (statistics.median(t for t, _ in v), statistics.median(p for _, p in v))
+           for key, v in samples.items()}
+    rows = [[how] + [f"{med[how, k][0] * 1e3:.3g} ms ({med[how, k][1]:.0f} faults)"
+                     for k in contenders]
+            + [f"{med[how, 'dualad.jvp'][0] / med[how, 'numpy'][0]:.2f}"]
+            for how in ("single", "loop")]
+    print_table(["calls", "numpy", "dualad.jvp", "ratio"], rows, align=False)
+    print()
+
+
 if __name__ == "__main__":
     print(f"dualad fused kernels ({'QUICK' if ARGS.quick else 'full'} run), numpy "
           f"{np.__version__}, one core, median of {REPEATS} interleaved repeats\n")
     bench_directions()
     bench_threshold()
     bench_first_call()
+    bench_loops()

@@ -17,7 +17,7 @@
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
-from ._partials import (n_directions, primal, result, split, tag_of, top_tag,
+from ._partials import (map_leaves, n_directions, primal, result, split, tag_of, top_tag,
                         zeros_partials)
 from .dual import DualNumber, make
 
@@ -95,14 +95,6 @@ def _dual_leaves(obj):
     return False
 
 
-def _map_leaves(obj, fn):
-    # every nesting level is mapped, also lists without duals: np.block([[dual, a], [b, c]])
-    # must keep its list structure in the index pass
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_map_leaves(o, fn) for o in obj)
-    return fn(obj)
-
-
 def _leaves(obj):
     if isinstance(obj, (list, tuple)):
         for o in obj:
@@ -137,7 +129,7 @@ def gather(func, data, index_kwargs=None):
         vargs, vkw = list(args), dict(kwargs)
         for c, k in slots:
             target = vargs if c is args else vkw
-            target[k] = _map_leaves(c[k], lambda x: split(x, tag)[0])
+            target[k] = map_leaves(c[k], lambda x: split(x, tag)[0])
         value = func(*vargs, **vkw)
 
         pieces, offset = [], [1]
@@ -153,7 +145,7 @@ def gather(func, data, index_kwargs=None):
         iargs, ikw = list(args), dict(kwargs, **(index_kwargs or {}))
         for c, k in slots:
             target = iargs if c is args else ikw
-            target[k] = _map_leaves(c[k], to_index)
+            target[k] = map_leaves(c[k], to_index)
         index = func(*iargs, **ikw)
         dtype = np.result_type(*(primal(p) for p in pieces))
         table = np.concatenate([np.zeros((1, n), dtype=dtype)] + pieces)

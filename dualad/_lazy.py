@@ -210,15 +210,19 @@ def before_write(arr):
 # --- materialization ----------------------------------------------------------------------
 def _chain_of(root):
     """The deferred nodes behind ``root`` (not yet materialized), in evaluation order."""
-    order, seen = [], set()
-
-    def visit(node):
-        seen.add(id(node))
-        for s in node.srcs:
+    # depth first, post-order, with a stack: a recursive closure would be a reference cycle
+    # holding every node (and the arrays they keep) until the garbage collector runs
+    order, seen, stack = [], {id(root)}, [(root, 0)]
+    while stack:
+        node, k = stack.pop()
+        while k < len(node.srcs):
+            s = node.srcs[k]
+            k += 1
             if isinstance(s, Deferred) and s.result is None and id(s) not in seen:
-                visit(s)
+                seen.add(id(s))
+                stack.append((node, k))
+                node, k = s, 0
         order.append(node)
-    visit(root)
     return order
 
 

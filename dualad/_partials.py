@@ -175,6 +175,18 @@ def zeros_partials(value, n, like=None):
     return np.zeros(np.shape(value) + (n,), dtype=np.result_type(base))
 
 
+def map_leaves(x, fn):
+    """``fn`` applied to every leaf of nested lists and tuples, every level kept as a list or
+    tuple (also lists without duals: ``np.block([[dual, a], [b, c]])`` keeps its structure).
+
+    Module level, not a recursive closure: such a closure is a reference cycle, and it would
+    keep what it captured (arrays) alive until the garbage collector runs.
+    """
+    if isinstance(x, (list, tuple)):
+        return type(x)(map_leaves(e, fn) for e in x)
+    return fn(x)
+
+
 def through_stacked(func, args, kwargs, kind, to_parts, from_parts):
     """Run ``func`` (linear in its array arguments) on numbers of type ``kind`` whose non-value
     parts transform like partials (HyperDual's gradient and Hessian parts, Taylor's higher
@@ -184,19 +196,14 @@ def through_stacked(func, args, kwargs, kind, to_parts, from_parts):
     """
     from ._tags import fresh
 
-    def to_dual(a):
-        if isinstance(a, kind):
-            return make(*to_parts(a), tag)
-        if isinstance(a, (list, tuple)):
-            return type(a)(to_dual(b) for b in a)
-        return a
-
-    def back(d):
-        if isinstance(d, (list, tuple)):
-            return type(d)(back(e) for e in d)
-        if isinstance(d, DualNumber) and d._tag == tag:
-            return from_parts(d.value, d.partials)
-        return d
     with fresh() as tag:
-        return back(func(*[to_dual(a) for a in args],
-                         **{k: to_dual(v) for k, v in kwargs.items()}))
+        def to_dual(a):
+            return make(*to_parts(a), tag) if isinstance(a, kind) else a
+
+        def back(d):
+            if isinstance(d, DualNumber) and d._tag == tag:
+                return from_parts(d.value, d.partials)
+            return d
+        out = func(*[map_leaves(a, to_dual) for a in args],
+                   **{k: map_leaves(v, to_dual) for k, v in kwargs.items()})
+        return map_leaves(out, back)

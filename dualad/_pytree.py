@@ -26,15 +26,16 @@ def leaves(tree):
 
 def rebuild(tree, new_leaves):
     """``tree``'s structure with ``new_leaves`` (an iterator or list) in place of its own."""
-    it = iter(new_leaves)
+    return _build(tree, iter(new_leaves))
 
-    def build(t):
-        if isinstance(t, dict):
-            return {k: build(v) for k, v in t.items()}
-        if isinstance(t, (list, tuple)) and is_tree(t):
-            return type(t)(build(v) for v in t)
-        return next(it)
-    return build(tree)
+
+def _build(t, it):
+    # module level: a recursive closure would be a reference cycle holding the leaves
+    if isinstance(t, dict):
+        return {k: _build(v, it) for k, v in t.items()}
+    if isinstance(t, (list, tuple)) and is_tree(t):
+        return type(t)(_build(v, it) for v in t)
+    return next(it)
 
 
 def flatten(tree):

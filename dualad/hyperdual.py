@@ -34,7 +34,7 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from . import _functions, _ufunc, kernels
 from ._bilinear import contract
-from ._partials import _all_finite, fit, primal, through_stacked
+from ._partials import _all_finite, fit, map_leaves, primal, through_stacked
 from ._rules import RULES, arguments_read
 from ._tags import fresh
 from .dual import DualNumber, _partials_index, _plain_index, make
@@ -598,18 +598,14 @@ def _via_nested(func, args, kwargs):
                 n = a.n_directions
                 full = a.hessian()
                 return make(make(a.value, a.grad, inner), make(a.grad, full, inner), outer)
-            if isinstance(a, (list, tuple)):
-                return type(a)(to_nested(b) for b in a)
             return a
 
-        args = [to_nested(a) for a in args]
-        kwargs = {k: to_nested(v) for k, v in kwargs.items()}
+        args = [map_leaves(a, to_nested) for a in args]
+        kwargs = {k: map_leaves(v, to_nested) for k, v in kwargs.items()}
         out = func(*args, **kwargs)
         i, j = _pairs(n)
 
         def back(d):
-            if isinstance(d, (list, tuple)):
-                return type(d)(back(e) for e in d)
             if isinstance(d, DualNumber) and d._tag == outer:
                 value = d.value.value if isinstance(d.value, DualNumber) else d.value
                 grad = d.partials.value if isinstance(d.partials, DualNumber) else d.partials
@@ -622,4 +618,4 @@ def _via_nested(func, args, kwargs):
                 return HyperDual._new(d.value, d.partials, np.zeros(d.shape + (len(i),),
                                                                      d.partials.dtype))
             return d
-        return back(out)
+        return map_leaves(out, back)
