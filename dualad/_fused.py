@@ -216,7 +216,12 @@ def vector_derivs(ufunc):
                 for i in range(x.shape[0]):
                     if abs(x[i]) > _vmath.LIMIT:
                         der[i] = _as_float(any_(x[i], ans[i]))
-        found = (fast, any_, array)
+        try:  # compiled now: a rule numba cannot compile this way keeps libm's derivative
+            flat = types.float64[::1]
+            array.compile((flat, flat, flat))
+            found = (fast, any_, array)
+        except (numba.core.errors.NumbaError, ValueError, TypeError):
+            found = None
     with _LOCK:
         _VDERIVS[ufunc] = found
     return found
