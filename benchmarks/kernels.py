@@ -9,7 +9,8 @@
     path only (both off);
 (b) the size threshold: one dual op (sin, multiply) fused vs the numpy path by size;
 (c) first-call cost: calibration + compilation of one rule's kernels in a fresh process;
-(d) one direction: single calls against loops of calls, with page faults per call.
+(d) one direction: single calls against loops of calls, with page faults per call;
+(e) one direction by size: where chains start to pay (dualad/_lazy.py's MIN_WORK).
 One core, medians of interleaved repeats.
 """
 import os
@@ -98,20 +99,27 @@ def bench_threshold():
         cells = []
         for s in sizes:
             d = make(np.linspace(-2, 2, s), np.ones((s, 1)), 0)
-            saved = _fused.MIN_SIZE
+            saved, saved_pays = _fused.MIN_SIZE, _fused.pays
             _fused.MIN_SIZE = 1
-            f = lambda: op(d)  # noqa: E731
+            _fused.pays = lambda u: True  # the kernel, whatever dualad decided for the rule
+
+            def f():
+                op(d)
 
             def g():
                 with no_fusion():
                     op(d)
             number = max(1, 200_000 // s)
             t = measure({"fused": f, "plain": g}, REPEATS, number=number)
-            _fused.MIN_SIZE = saved
+            _fused.MIN_SIZE, _fused.pays = saved, saved_pays
             cells.append(f"{t.ratio('fused', 'plain'):.2f}")
         rows.append([name] + cells)
     print_table(["op"] + [f"{s:,}" for s in sizes], rows, align=False)
-    print(f"\nMIN_SIZE in dualad/_fused.py: {_fused.MIN_SIZE}\n")
+    print(f"\nMIN_SIZE in dualad/_fused.py: {_fused.MIN_SIZE}")
+    timed = {u.__name__: _fused.pays(u) for u, r in _fused.RULES.items()
+             if r.kind in ("unary", "binary") and _fused.mode(u) != "numpy"}
+    print(f"rules whose kernel dualad._fused.pays() timed slower than the numpy path here "
+          f"(they take the numpy path): {', '.join(k for k, v in timed.items() if not v)}\n")
 
 
 def bench_first_call():
@@ -185,6 +193,37 @@ def bench_loops():
     print()
 
 
+def bench_min_work():
+    print("(e) one direction by size: jvp_many of the expression with chains from any size, "
+          "as dualad decides (MIN_WORK), and with no chains; ratio to numpy")
+    print()
+    sizes = [1 << 12, 1 << 14, 1 << 16, 1 << 17] if not ARGS.quick else [1 << 12]
+    rows = []
+    for m in sizes:
+        x = np.linspace(-2.0, 2.0, m)
+        V = np.ones((m, 1))
+
+        def with_work(work):
+            def run():
+                saved = _lazy.MIN_WORK
+                _lazy.MIN_WORK = work
+                try:
+                    ad.jvp_many(expr, x, V)
+                finally:
+                    _lazy.MIN_WORK = saved
+            return run
+        contenders = {"numpy": lambda: expr(x), "always": with_work(1),
+                      "dualad": with_work(_lazy.MIN_WORK), "never": with_work(1 << 62)}
+        for f in contenders.values():
+            f(), f()  # compile the chain
+        t = measure(contenders, REPEATS, number=max(1, (1 << 17) // m))
+        rows.append([f"{m:,}"] + [f"{t.ratio(k, 'numpy'):.2f}"
+                                  for k in ("always", "dualad", "never")])
+    print_table(["elements", "chains always", f"dualad (MIN_WORK = {_lazy.MIN_WORK:,})",
+                 "no chains"], rows, align=False)
+    print()
+
+
 if __name__ == "__main__":
     print(f"dualad fused kernels ({'QUICK' if ARGS.quick else 'full'} run), numpy "
           f"{np.__version__}, one core, median of {REPEATS} interleaved repeats\n")
@@ -192,3 +231,4 @@ if __name__ == "__main__":
     bench_threshold()
     bench_first_call()
     bench_loops()
+    bench_min_work()

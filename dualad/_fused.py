@@ -39,6 +39,8 @@ from ._rules import RULES
 
 #: fewest elements for which the fused kernel is used (measured: benchmarks/kernels.py)
 MIN_SIZE = 4096
+#: elements (one direction) on which ``pays`` times a rule's kernel against the numpy path
+PAY_SIZE = 1 << 15
 
 #: rule name -> why it stays on the numpy path (filled as rules are first used; see
 #: ``calibrate_all``)
@@ -49,6 +51,7 @@ _KERNELS = {}  # (ufunc, fuse_value, wide, case) -> numba dispatcher
 _DERIVS = {}  # ufunc -> its derivatives compiled for scalars
 _SHARES = {}  # ufunc -> its value-and-derivative kernel where that pass pays, else None
 _VDERIVS = {}  # ufunc -> its derivative with _vmath's sin and cos: (fast, any, array), or None
+_PAYS = {}  # ufunc -> whether its kernel beat the numpy path when timed (see pays)
 _LOCK = threading.Lock()
 
 
@@ -392,12 +395,42 @@ def shared_pass(ufunc):
     return kernel
 
 
-def _best(f, repeats=5):
+def pays(ufunc):
+    """Whether ``ufunc``'s per-rule kernel is faster than the numpy path, timed once per rule
+    on PAY_SIZE elements with one direction (the results are the same bits either way).
+
+    The kernel is one pass of scalar code; the numpy path is several SIMD passes with
+    temporaries. For a rule with a costly value or derivative (sin: one ``sincos``) the pass
+    wins at every size; for a cheap one (multiply, exp) numpy's SIMD loops win above a few
+    thousand elements (``benchmarks/kernels.py`` (b)).
+    """
+    if ufunc in _PAYS:
+        return _PAYS[ufunc]
+    rule = RULES[ufunc]
+    m = mode(ufunc)
+    rng = np.random.default_rng(3)
+    values = tuple(rng.uniform(lo, hi, PAY_SIZE) for lo, hi in rule.domain)
+    partials = tuple(None if d is None else rng.standard_normal((PAY_SIZE, 1))
+                     for d in rule.derivs)
+    with np.errstate(all="ignore"):
+        _run(ufunc, rule, values, partials, m == "fused")  # compiles
+        # loops of calls, as a program makes them: single calls would also time the first
+        # touch of the numpy path's temporaries
+        fused = _best(lambda: _run(ufunc, rule, values, partials, m == "fused"), number=10)
+        plain = _best(lambda: _numpy_path(ufunc, rule, values, partials), number=10)
+    with _LOCK:  # a clear win only: near a tie, noise would decide from run to run
+        _PAYS[ufunc] = fused < 0.9 * plain
+    return _PAYS[ufunc]
+
+
+def _best(f, repeats=5, number=1):
+    """Seconds per call: the best of ``repeats`` loops of ``number`` calls."""
     best = float("inf")
     for _ in range(repeats):
         t = time.perf_counter()
-        f()
-        best = min(best, time.perf_counter() - t)
+        for _ in range(number):
+            f()
+        best = min(best, (time.perf_counter() - t) / number)
     return best
 
 
@@ -408,6 +441,7 @@ def forget(ufunc):
         _DERIVS.pop(ufunc, None)
         _SHARES.pop(ufunc, None)
         _VDERIVS.pop(ufunc, None)
+        _PAYS.pop(ufunc, None)
         FALLBACK.pop(getattr(ufunc, "__name__", None), None)
         for key in [k for k in _KERNELS if k[0] is ufunc]:
             del _KERNELS[key]
@@ -503,6 +537,6 @@ def apply(ufunc, rule, values, partials):
             if d is None and p is not None:
                 return None  # the numpy path raises the TypeError
     m = mode(ufunc)
-    if m == "numpy":
+    if m == "numpy" or not pays(ufunc):
         return None
     return _run(ufunc, rule, values, partials, m == "fused")

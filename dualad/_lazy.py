@@ -36,9 +36,10 @@ from ._rules import arguments_read
 
 #: deferral also needs the fused kernels' minimum size, and at least MIN_WORK elements times
 #: directions: below, the bookkeeping (tens of µs per rule) outweighs the memory saved
-#: (measured: benchmarks/kernels.py, and the forward-gradient step of benchmarks/training.py)
+#: (measured: benchmarks/kernels.py (e), and the forward-gradient step of
+#: benchmarks/training.py)
 MIN_SIZE = _fused.MIN_SIZE
-MIN_WORK = 1 << 18
+MIN_WORK = 1 << 16
 #: at most this many rules in one chain (then the inputs are materialized first)
 MAX_NODES = 32
 

@@ -31,6 +31,7 @@ def _data(rule, i, rng, m=M):
 
 @pytest.mark.parametrize("ufunc", ELEMENTWISE, ids=lambda u: u.__name__)
 def test_every_rule_fused_equals_numpy_path(ufunc, monkeypatch):
+    monkeypatch.setattr(_fused, "pays", lambda u: True)  # the kernel, also where it is slower
     rule = RULES[ufunc]
     mode = _fused.mode(ufunc)
     if mode == "numpy":
@@ -81,3 +82,14 @@ def test_small_float32_broadcast_and_nested_take_the_numpy_path():
     a, b = np.ones((M, 2)), np.ones(2)  # general broadcasting
     assert _fused.apply(np.multiply, RULES[np.multiply], (a, b),
                         (np.ones((M, 2, 1)), None)) is None
+
+
+def test_a_kernel_runs_only_where_it_was_timed_faster(monkeypatch):
+    x = make(np.linspace(0.1, 2.0, M), np.ones((M, 1)), 0)
+    assert isinstance(_fused.pays(np.sin), bool) and np.sin in _fused._PAYS
+    monkeypatch.setitem(_fused._PAYS, np.sin, False)
+    assert _fused.apply(np.sin, RULES[np.sin], (x.value,), (x.partials,)) is None
+    monkeypatch.setitem(_fused._PAYS, np.sin, True)
+    assert _fused.apply(np.sin, RULES[np.sin], (x.value,), (x.partials,)) is not None
+    _fused.forget(np.sin)  # a replaced rule is timed again
+    assert np.sin not in _fused._PAYS
