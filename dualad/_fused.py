@@ -17,6 +17,10 @@ large float64 array, its kernel is *calibrated* against the numpy path on a fixe
 - otherwise, or where numba cannot compile the rule: the numpy path (``"numpy"``), with the
   reason in ``FALLBACK``.
 
+A calibrated kernel also runs only where it is faster: ``pays`` times it once per rule
+against the numpy path (cheap rules such as multiply lose to numpy's SIMD loops). The
+chain passes of ``_lazy`` use every calibrated rule either way.
+
 Kernels compile lazily on first use: closure-generated kernels cannot be cached on disk by
 numba (their cache key changes every run), so each (rule, layout) pays its compile once per
 process; ``benchmarks/kernels.py`` measures it. Only float64 data of at least ``MIN_SIZE``
