@@ -5,6 +5,7 @@ axis travels as one more free index of ``tensordot`` / ``einsum``, never a per-d
 A plain operand costs nothing extra: only dual operands contribute partials.
 """
 import functools
+import math
 import string
 
 import numpy as np
@@ -93,15 +94,70 @@ SMALL_EINSUM = 100_000
 
 
 def contract(spec, *operands, optimize=True):
-    """``np.einsum(spec, *operands)``, skipping the path search for small two-operand products."""
+    """``np.einsum(spec, *operands)``; two-operand products skip einsum's path search: small
+    ones run its C loop, larger ones whose indices make one (batched) matrix product take
+    ``np.matmul`` directly (10 us against 15 for einsum's own route to BLAS at 50³).
+
+    >>> a, b = np.arange(6.0).reshape(2, 3), np.arange(12.0).reshape(3, 4)
+    >>> bool(np.array_equal(contract("ij,jk->ik", a, b), a @ b))
+    True
+    """
     if optimize is True and len(operands) == 2 and "..." not in spec \
             and not any(isinstance(o, DualNumber) for o in operands):
         dims = {}
         for letters, operand in zip(spec.split("->")[0].split(","), operands):
             dims.update(zip(letters, np.shape(operand)))
-        if np.prod(list(dims.values()), dtype=float) <= SMALL_EINSUM:
+        if math.prod(dims.values()) <= SMALL_EINSUM:
             optimize = False
+        else:
+            plan = _matmul_plan(spec)
+            out = None if plan is None else _as_matmul(plan, *operands)
+            if out is not None:
+                return out
     return np.einsum(spec, *operands, optimize=optimize)
+
+
+@functools.lru_cache(maxsize=256)
+def _matmul_plan(spec):
+    """For ``"<a>,<b>-><out>"`` with no index repeated within an operand and none summed over
+    one operand only: the axis orders putting ``a`` as (batch, left, summed) and ``b`` as
+    (batch, summed, right), the index groups, and the output's transposition; else None."""
+    inputs, arrow, out = spec.partition("->")
+    sa, comma, sb = inputs.partition(",")
+    if (not arrow or not comma or "," in sb or len(set(sa)) != len(sa)
+            or len(set(sb)) != len(sb) or len(set(out)) != len(out)
+            or not set(out) <= set(sa + sb)):
+        return None
+    summed = [c for c in sa if c in sb and c not in out]
+    if any(c not in out and c not in summed for c in sa + sb):
+        return None
+    batch = [c for c in out if c in sa and c in sb]
+    left = [c for c in out if c in sa and c not in sb]
+    right = [c for c in out if c in sb and c not in sa]
+    order = batch + left + right
+    return (sa, sb, tuple(sa.index(c) for c in batch + left + summed),
+            tuple(sb.index(c) for c in batch + summed + right), (batch, left, summed, right),
+            None if order == list(out) else tuple(order.index(c) for c in out))
+
+
+def _as_matmul(plan, a, b):
+    """``contract`` by one matmul following ``plan``; None where the operands do not fit it
+    (other dtypes, sizes that would broadcast)."""
+    sa, sb, perm_a, perm_b, (batch, left, summed, right), back = plan
+    if (type(a) is not np.ndarray or type(b) is not np.ndarray or a.dtype != b.dtype
+            or a.dtype.kind != "f" or a.ndim != len(sa) or b.ndim != len(sb)):
+        return None
+    dims = dict(zip(sa, a.shape))
+    for c, size in zip(sb, b.shape):
+        if dims.setdefault(c, size) != size:
+            return None
+
+    def size(letters):
+        return math.prod([dims[c] for c in letters])
+    am = a.transpose(perm_a).reshape(size(batch), size(left), size(summed))
+    bm = b.transpose(perm_b).reshape(size(batch), size(summed), size(right))
+    r = np.matmul(am, bm).reshape([dims[c] for c in batch + left + right])
+    return r if back is None else r.transpose(back)
 
 
 @implements("custom", "einsum")

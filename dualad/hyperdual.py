@@ -424,11 +424,13 @@ def _sum(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
         return _as_stacked(np.sum, (a._expand(),),
                            dict(kwargs, axis=axis, dtype=dtype, out=out, keepdims=keepdims))
     n = a.n_directions
-    plain = HyperDual._new(a.value, a.grad, a._hess, a._stacked)
-    total = np.sum(plain, axis=axis, keepdims=keepdims)
     nd = a.ndim
     axes = tuple(range(nd)) if axis is None else tuple(
         normalize_axis_tuple(axis, nd))
+    if len(axes) == nd and not keepdims:  # the usual objective: everything to a scalar
+        return _sum_all(a, n)
+    plain = HyperDual._new(a.value, a.grad, a._hess, a._stacked)
+    total = np.sum(plain, axis=axis, keepdims=keepdims)
     letters = _LETTERS[:nd]
     kept = "".join(c for k, c in enumerate(letters) if k not in axes)
     spec = f"{letters}Y,{letters}Z->{kept}YZ"
@@ -440,6 +442,23 @@ def _sum(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
     packed = full[..., i, j].reshape(total.shape + (len(i),))
     hess = packed if total._hess is None else total._hess + packed
     return HyperDual._new(total.value, total.grad, hess)
+
+
+def _sum_all(a, n):
+    """``_sum`` over every axis: plain sums of the parts, and per term one GEMM (c·U)ᵀ W of
+    (directions × elements) by (elements × directions), with no dispatch in between."""
+    parts = a._stacked if a._stacked is not None else (
+        a.grad if a._hess is None else np.concatenate([a.grad, a._hess], axis=-1))
+    summed = parts.reshape(-1, parts.shape[-1]).sum(axis=0)
+    full = None
+    for c, u, w in a._terms:
+        cu = np.reshape(c, (-1, 1)) * u.reshape(-1, n)
+        t = cu.T @ w.reshape(-1, n)
+        full = t if full is None else full + t
+    i, j = _pairs(n)
+    packed = full[i, j]
+    hess = packed if a._hess is None else summed[n:] + packed
+    return HyperDual._new(np.sum(a.value), summed[:n], hess)
 
 
 # --- linear functions: gradient and Hessian parts travel as one stacked partials axis ----
