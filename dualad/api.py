@@ -253,6 +253,10 @@ def _hyperdual_hessian(f, x, chunk_size):
     from .hyperdual import HyperDual, _pairs
     shape, size = np.shape(x), x.size
     eye = np.eye(size, dtype=x.dtype)
+    if chunk_size >= size:  # one pass over every direction: no blocks to assemble
+        y = _hyper_output(f(HyperDual(x, eye.reshape(shape + (size,)))), size)
+        dtype = y.dtype  # as the blocks below: the parts in the value's dtype
+        return y.value, y.grad.astype(dtype, copy=False), y.hessian().astype(dtype, copy=False)
     blocks = [np.arange(s, min(size, s + chunk_size)) for s in range(0, size, chunk_size)]
     value = grad = hess = None
     for a, rows in enumerate(blocks):
