@@ -335,9 +335,10 @@ def _apply_rule(ufunc, rule, inputs):
                         "respect to this argument; pass a constant")
     firsts, seconds = _second_derivatives(ufunc, rule, values, live)
     terms = _new_terms(inputs, live, firsts, seconds, n, shape, dtype)
-    if terms is not None:
-        grad = _add_all(*(np.asarray(f)[..., None] * grads[a] for a, f in zip(live, firsts)))
-        hess = _add_all(*(None if hesses[a] is None else np.asarray(f)[..., None] * hesses[a]
+    if terms is not None:  # (a derivative such as 1 / 2.0 is a float64 0-d array: cast)
+        firsts = [np.asarray(f, dtype=dtype)[..., None] for f in firsts]
+        grad = _add_all(*(f * grads[a] for a, f in zip(live, firsts)))
+        hess = _add_all(*(None if hesses[a] is None else f * hesses[a]
                           for a, f in zip(live, firsts)))
         return _result(ans, grad, hess, terms)
     for a in inputs:  # the packed Hessian parts in full, for the kernels

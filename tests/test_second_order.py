@@ -401,6 +401,19 @@ def test_quadratic_form_has_the_symmetrized_matrix_as_hessian():
 
 
 # --- dtypes --------------------------------------------------------------------------------
+def test_float32_parts_stay_float32_through_each_operation():
+    # the final hessian() casts; here each intermediate HyperDual must already be float32
+    # (a derivative like 1 / 2 is a float64 0-d array, which would promote the parts)
+    A32 = _A.astype(np.float32)
+    X = HyperDual.seed(np.array([0.7, -1.3, 0.4, 1.1], dtype=np.float32))
+    steps = [lambda v: v / 2, lambda v: 3.0 * v, lambda v: v ** 2, lambda v: np.sin(v) * v,
+             lambda v: np.exp(v) / (1 + v * v), lambda v: A32 @ v, lambda v: v @ (A32 @ v),
+             lambda v: np.sum(np.tanh(v) * v) / 4]
+    for step in steps:
+        y = step(X)
+        assert y.value.dtype == y.grad.dtype == y.hess.dtype == np.float32
+
+
 @pytest.mark.parametrize("method", ["hyperdual", "nested"])
 def test_float32_is_preserved(method):
     A32 = _A.astype(np.float32)
