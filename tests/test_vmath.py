@@ -151,3 +151,25 @@ def test_scalar_versions_compile_for_users_numba_code():
     f = numba.njit(lambda x: _vmath.sin_any(x) ** 2 + _vmath.cos_any(x) ** 2)
     assert all(abs(f(v) - 1.0) < 4e-16 for v in (0.3, -2.0, 1e6, 1e12))
     assert math.isnan(f(math.inf))
+
+
+def test_a_registered_rule_whose_derivative_calls_cos_takes_it_too(deferred):
+    import numba
+
+    @numba.vectorize(["float64(float64)"])
+    def wave(x):
+        return math.sin(x) + x
+    try:
+        ad.register_ufunc(wave, lambda v, a: np.cos(v) + 1.0)
+        assert _fused.vector_derivs(wave) is not None
+        x = np.linspace(-3.0, 3.0, 6000)
+        V = np.ones((x.size, 1))
+        runs = [ad.jvp_many(wave, x, V)[1][:, 0] for _ in range(3)]
+        assert all(np.array_equal(r, runs[0]) for r in runs[1:])
+        want = np.cos(x) + 1.0  # within 1 ulp of cos, then the rounding of + 1
+        assert np.all(np.abs(runs[0] - want) <= np.spacing(np.abs(np.cos(x)))
+                      + np.spacing(np.abs(want)))
+    finally:
+        if wave in ad.custom._REGISTERED:
+            ad.unregister(wave)
+    assert _fused.vector_derivs(wave) is None  # forgotten with the rule
