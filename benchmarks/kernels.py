@@ -5,9 +5,10 @@
 
 (a) jvp_many through y = sin(x)·exp(−x·x) + sqrt(1 + x·x) with n directions, divided by
     plain numpy evaluating y: as dualad runs it (the whole elementwise chain in one pass,
-    dualad/_lazy.py), with the per-rule fused kernels only (chains off), and with the numpy
-    path only (both off);
-(b) the size threshold: one dual op (sin, multiply) fused vs the numpy path by size;
+    dualad/_lazy.py), with the per-rule fused kernels only (chains off; where they pay),
+    and with the numpy path only (both off);
+(b) one dual op (sin, multiply, exp) by size: its kernel (forced) vs the numpy path, and
+    the rules whose kernel dualad/_fused.py's pays() timed slower (they skip it);
 (c) first-call cost: calibration + compilation of one rule's kernels in a fresh process;
 (d) one direction: single calls against loops of calls, with page faults per call;
 (e) one direction by size: where chains start to pay (dualad/_lazy.py's MIN_WORK).
