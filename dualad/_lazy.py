@@ -8,13 +8,17 @@ elementwise rule does) materializes them, for the whole chain of deferred rules 
 in one numba pass: per element, every rule's derivative, then per direction the chain rule
 through the whole chain, so no intermediate partials ever reach memory. With n directions
 an elementwise chain of k rules reads and writes about 2n + k arrays instead of about
-k (2n + 3). A rule whose value and derivative share work (sin, cos: ``_fused.shared_pass``)
-computes both at once in one loop instead, and the pass reads that derivative.
+k (2n + 3). A rule whose value and derivative share work where timing says so
+(``_fused.shared_pass``) computes both at once in one loop instead, and the pass reads that
+derivative.
 
 Results are bit-for-bit those of the rule-by-rule path: a rule is deferred only where its
 fused kernel was calibrated equal to the numpy path (``_fused.mode``), and the pass
 evaluates the same scalar derivative functions and the same chain rule (``_fused._times``)
-in the same order. The pass is generated and compiled per chain *structure*; a structure is
+in the same order. One documented exception: derivatives that call ``np.sin`` or ``np.cos``
+(sin's and cos's) take them from ``_vmath``, vectorizable and within 1 ulp of libm's
+(``_fused.vector_derivs``); the rule-by-rule first run uses the same ones, so the first and
+the compiled runs of a chain still agree bit for bit. The pass is generated and compiled per chain *structure*; a structure is
 compiled when it comes up the second time (a training loop, chunks of a Jacobian, repeated
 calls); the first time, the chain runs rule by rule on the numpy route (which the per-rule
 kernels were calibrated against), so a one-off chain never waits for a compiler.
