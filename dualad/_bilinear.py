@@ -96,25 +96,54 @@ SMALL_EINSUM = 100_000
 def contract(spec, *operands, optimize=True):
     """``np.einsum(spec, *operands)``; two-operand products skip einsum's path search: small
     ones run its C loop, larger ones whose indices make one (batched) matrix product take
-    ``np.matmul`` directly (10 us against 15 for einsum's own route to BLAS at 50³).
+    ``np.matmul`` directly (10 us against 15 for einsum's own route to BLAS at 50³). The
+    choice is cached per spec, shapes and dtypes.
 
     >>> a, b = np.arange(6.0).reshape(2, 3), np.arange(12.0).reshape(3, 4)
     >>> bool(np.array_equal(contract("ij,jk->ik", a, b), a @ b))
     True
     """
-    if optimize is True and len(operands) == 2 and "..." not in spec \
-            and not any(isinstance(o, DualNumber) for o in operands):
-        dims = {}
-        for letters, operand in zip(spec.split("->")[0].split(","), operands):
-            dims.update(zip(letters, np.shape(operand)))
-        if math.prod(dims.values()) <= SMALL_EINSUM:
-            optimize = False
-        else:
-            plan = _matmul_plan(spec)
-            out = None if plan is None else _as_matmul(plan, *operands)
-            if out is not None:
-                return out
+    if optimize is True and len(operands) == 2:
+        a, b = operands
+        if type(a) is np.ndarray and type(b) is np.ndarray:
+            plan = _plan(spec, a.shape, b.shape, a.dtype == b.dtype and a.dtype.kind == "f")
+            if plan is None:
+                return np.einsum(spec, a, b, optimize=False)
+            if plan is not True:
+                perm_a, shape_a, perm_b, shape_b, shape, back = plan
+                r = np.matmul(a.transpose(perm_a).reshape(shape_a),
+                              b.transpose(perm_b).reshape(shape_b)).reshape(shape)
+                return r if back is None else r.transpose(back)
     return np.einsum(spec, *operands, optimize=optimize)
+
+
+@functools.lru_cache(maxsize=1024)
+def _plan(spec, shape_a, shape_b, same_float):
+    """How ``contract`` runs a two-operand product: None (numpy's C einsum loop: small, or
+    an ellipsis), the matmul arguments (axis orders, 3-d shapes, output shape, final
+    transposition), or True (einsum with its path search)."""
+    letters = spec.split("->")[0].split(",")
+    if "..." in spec or len(letters) != 2 or any(
+            len(s) != len(shape) for s, shape in zip(letters, (shape_a, shape_b))):
+        return True  # einsum's own checks and messages
+    dims = {}
+    for s, shape in zip(letters, (shape_a, shape_b)):
+        dims.update(zip(s, shape))
+    if math.prod(dims.values()) <= SMALL_EINSUM:
+        return None
+    plan = _matmul_plan(spec) if same_float else None
+    if plan is None:
+        return True
+    sa, sb, perm_a, perm_b, (batch, left, summed, right), back = plan
+    for c, size in zip(sa + sb, shape_a + shape_b):
+        if dims[c] != size:
+            return True  # sizes that would broadcast: einsum decides
+
+    def size(group):
+        return math.prod([dims[c] for c in group])
+    return (perm_a, (size(batch), size(left), size(summed)), perm_b,
+            (size(batch), size(summed), size(right)), tuple(dims[c] for c in batch + left + right),
+            back)
 
 
 @functools.lru_cache(maxsize=256)
@@ -138,26 +167,6 @@ def _matmul_plan(spec):
     return (sa, sb, tuple(sa.index(c) for c in batch + left + summed),
             tuple(sb.index(c) for c in batch + summed + right), (batch, left, summed, right),
             None if order == list(out) else tuple(order.index(c) for c in out))
-
-
-def _as_matmul(plan, a, b):
-    """``contract`` by one matmul following ``plan``; None where the operands do not fit it
-    (other dtypes, sizes that would broadcast)."""
-    sa, sb, perm_a, perm_b, (batch, left, summed, right), back = plan
-    if (type(a) is not np.ndarray or type(b) is not np.ndarray or a.dtype != b.dtype
-            or a.dtype.kind != "f" or a.ndim != len(sa) or b.ndim != len(sb)):
-        return None
-    dims = dict(zip(sa, a.shape))
-    for c, size in zip(sb, b.shape):
-        if dims.setdefault(c, size) != size:
-            return None
-
-    def size(letters):
-        return math.prod([dims[c] for c in letters])
-    am = a.transpose(perm_a).reshape(size(batch), size(left), size(summed))
-    bm = b.transpose(perm_b).reshape(size(batch), size(summed), size(right))
-    r = np.matmul(am, bm).reshape([dims[c] for c in batch + left + right])
-    return r if back is None else r.transpose(back)
 
 
 @implements("custom", "einsum")

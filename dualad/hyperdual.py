@@ -33,6 +33,7 @@ from numpy.lib.array_utils import normalize_axis_tuple
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from . import _functions, _ufunc, kernels
+from ._jet import Jet, Unsupported
 from ._bilinear import contract
 from ._partials import _all_finite, fit, map_leaves, primal, through_stacked
 from ._rules import RULES, arguments_read
@@ -46,6 +47,23 @@ def _pairs(n):
     i, j = np.triu_indices(n)  # read-only: shared by every call
     i.flags.writeable = j.flags.writeable = False
     return i, j
+
+
+@functools.lru_cache(maxsize=64)
+def _packing(n):
+    """Flat indices: of the pairs i <= j in an n x n block, and of each (i, j) of the block
+    in the packed triangle (one gather, ``np.take``, instead of 2-D fancy indexing)."""
+    i, j = _pairs(n)
+    flat = i * n + j
+    unpack = np.empty((n, n), dtype=np.intp)
+    unpack[i, j] = unpack[j, i] = np.arange(len(i))
+    flat.flags.writeable = unpack.flags.writeable = False
+    return flat, unpack
+
+
+def _packed(full, n):
+    """The upper triangle of the trailing n x n block of ``full``, packed."""
+    return np.take(full.reshape(full.shape[:-2] + (n * n,)), _packing(n)[0], axis=-1)
 
 
 class HyperDual(NDArrayOperatorsMixin):
@@ -133,12 +151,8 @@ class HyperDual(NDArrayOperatorsMixin):
 
     def hessian(self):
         """The full symmetric Hessian part, shape S + (n, n)."""
-        n = self.n_directions
-        i, j = _pairs(n)
-        full = np.zeros(self.shape + (n, n), dtype=self.dtype)
-        full[..., i, j] = self.hess
-        full[..., j, i] = self.hess
-        return full
+        full = np.take(self.hess, _packing(self.n_directions)[1], axis=-1)
+        return full.astype(self.dtype, copy=False)
 
     def __len__(self):
         return len(self.value)
@@ -265,33 +279,58 @@ def _nonzero(x):
 def _second_derivatives(ufunc, rule, values, live):
     """First derivatives and the Hessian of ``ufunc`` in its live arguments, from the rule.
 
-    The rule's derivative functions are run on DualNumbers seeded in the live arguments: the
-    values are the first derivatives, the partials the second.
+    The rule's derivative functions are run on duals seeded in the live arguments: the
+    values are the first derivatives, the partials the second. Jets first (cheap, see
+    ``_jet``); a derivative function that uses more than they model runs on DualNumbers.
     """
     k = len(live)
-    with fresh() as tag:  # live: a rule may call a helper
-        seeded = list(values)
-        for slot, arg in enumerate(live):
-            v = np.asarray(values[arg])
-            seed = np.zeros(v.shape + (k,), dtype=np.result_type(v, np.float32))
-            seed[..., slot] = 1.0
-            seeded[arg] = make(v, seed, tag)
+    if _constant_derivatives(rule, tuple(live)):  # x / 2, 100 * x: no second derivatives
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return [rule.derivs[a](*values, None) for a in live], [[0.0] * k for _ in live]
+    try:
+        return _run_derivatives(ufunc, rule, values, live, Jet, None)
+    except Unsupported:
+        with fresh() as tag:  # live: a rule may call a helper
+            return _run_derivatives(ufunc, rule, values, live,
+                                    lambda v, p: make(v, p, tag), tag)
+
+
+def _run_derivatives(ufunc, rule, values, live, seed_as, tag):
+    k = len(live)
+    seeded = list(values)
+    for slot, arg in enumerate(live):
+        v = np.asarray(values[arg])
+        seed = np.zeros(v.shape + (k,), dtype=np.result_type(v, np.float32))
+        seed[..., slot] = 1.0
+        seeded[arg] = seed_as(v, seed)
+    kind = type(seeded[live[0]])
+    firsts, seconds = [], []
+    # the values warned already, in the operation itself
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # the output as a dual only where a derivative reads it (exp, tanh, sqrt, ...)
         if any(_reads_output(rule.derivs[arg]) for arg in live):
             ans = ufunc(*seeded)
         else:
             ans = ufunc(*values)
-        firsts, seconds = [], []
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            for arg in live:
-                d = rule.derivs[arg](*seeded, ans)
-                if isinstance(d, DualNumber) and d._tag == tag:
-                    firsts.append(d.value)
-                    seconds.append([d.partials[..., s] for s in range(k)])
-                else:  # the derivative does not depend on the arguments
-                    firsts.append(d)
-                    seconds.append([0.0] * k)
-        return firsts, seconds
+        for arg in live:
+            d = rule.derivs[arg](*seeded, ans)
+            if type(d) is kind and (tag is None or d._tag == tag):
+                firsts.append(d.value)
+                seconds.append([d.partials[..., s] for s in range(k)])
+            else:  # the derivative does not depend on the arguments
+                firsts.append(d)
+                seconds.append([0.0] * k)
+    return firsts, seconds
+
+
+@functools.lru_cache(maxsize=None)
+def _constant_derivatives(rule, live):
+    """Whether the derivatives in the live arguments read neither them nor the output."""
+    for a in live:
+        reads = arguments_read(rule.derivs[a])
+        if reads is None or reads[-1] or any(reads[b] for b in live):
+            return False
+    return True
 
 
 def _reads_output(d):
@@ -439,8 +478,7 @@ def _sum(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
     for c, u, w in a._terms:
         t = contract(spec, c[..., None] * u, w)
         full = t if full is None else full + t
-    i, j = _pairs(n)
-    packed = full[..., i, j].reshape(total.shape + (len(i),))
+    packed = _packed(full, n).reshape(total.shape + (-1,))
     hess = packed if total._hess is None else total._hess + packed
     return HyperDual._new(total.value, total.grad, hess)
 
@@ -456,8 +494,7 @@ def _sum_all(a, n):
         cu = np.reshape(c, (-1, 1)) * u.reshape(-1, n)
         t = cu.T @ w.reshape(-1, n)
         full = t if full is None else full + t
-    i, j = _pairs(n)
-    packed = full[i, j]
+    packed = _packed(full, n)
     hess = packed if a._hess is None else summed[n:] + packed
     return HyperDual._new(np.sum(a.value), summed[:n], hess)
 
@@ -565,9 +602,11 @@ def _product_spec(func, args, kwargs):
 
 def _bilinear(func, args, kwargs):
     operands = args[1:] if func is np.einsum else args[:2]
-    if sum(isinstance(a, HyperDual) for a in operands) <= 1:
-        return _as_stacked(func, args, kwargs)  # linear in the one varying operand (expanded)
     spec = _product_spec(func, args, kwargs)
+    if sum(isinstance(a, HyperDual) for a in operands) <= 1:
+        if spec is None or len(operands) != 2:
+            return _as_stacked(func, args, kwargs)  # linear in the one varying operand
+        return _one_sided(func, args, kwargs, spec, *operands)
     if spec is None:
         return _via_nested(func, args, kwargs)
     return _product(spec, *operands)
@@ -577,34 +616,59 @@ def _matmul(a, b):
     return _bilinear(np.matmul, (a, b), {})
 
 
+def _free_letter(spec):
+    return next(c for c in _LETTERS + _LETTERS.upper() if c not in spec)
+
+
+def _one_sided(func, args, kwargs, spec, a, b):
+    """A product with one constant operand: linear, so one contraction of the stacked parts
+    (a GEMM) besides the value's; numpy's own function computes (and checks) the value."""
+    _check_no_dual((a, b))
+    h = (a if isinstance(a, HyperDual) else b)._expand()
+    value = func(*(x.value if isinstance(x, HyperDual) else x for x in args), **kwargs)
+    parts = h._stacked if h._stacked is not None else (
+        h.grad if h._hess is None else h._stacked_parts())
+    ins, out = spec.split("->")
+    sa, sb = ins.split(",")
+    d = _free_letter(spec)
+    if h is a:
+        p = contract(f"{sa}{d},{sb}->{out}{d}", parts, np.asarray(b))
+    else:
+        p = contract(f"{sa},{sb}{d}->{out}{d}", np.asarray(a), parts)
+    n = h.n_directions
+    value = np.asarray(value)
+    p = p.astype(np.result_type(value, p), copy=False)
+    if parts is h.grad:
+        return HyperDual._new(value, p, None)
+    return HyperDual._from_stacked(value, p, n)
+
+
 def _product(spec, a, b):
     """Value, gradient and packed Hessian of the product ``einsum(spec, a, b)``."""
     _check_no_dual((a, b))
     a, b = a._expand(), b._expand()
     n = _n((a, b))
-    i, j = _pairs(n)
-    with fresh() as tag:
-        with_hess = a._hess is not None or b._hess is not None
-
-        def stacked(h):
-            return make(h.value, h._stacked_parts() if with_hess else h.grad, tag)
-        # the gradient and Hessian parts of each side enter linearly: the dual product rule
-        lin = np.einsum(spec, stacked(a), stacked(b))
-        # the cross term g_a,p g_b,q + g_a,q g_b,p: all pairs (p, q) in one contraction (a GEMM
-        # for the usual specs), then the symmetric part packed
-        ins, out = spec.split("->")
-        sa, sb = ins.split(",")
-        p_, q_ = [c for c in _LETTERS.upper() if c not in spec][:2]
-        full = contract(f"{sa}{p_},{sb}{q_}->{out}{p_}{q_}", a.grad, b.grad)
-        cross = full[..., i, j] + full[..., j, i]
-        p = lin.partials
-        buf = np.empty(np.shape(lin.value) + (n + len(i),), dtype=np.result_type(p, cross))
-        buf[..., :n] = p[..., :n]
-        if with_hess:
-            np.add(p[..., n:], cross, out=buf[..., n:])
-        else:
-            buf[..., n:] = cross
-        return HyperDual._from_stacked(lin.value, buf, n)
+    with_hess = a._hess is not None or b._hess is not None
+    pa, pb = ((h._stacked_parts() if with_hess else h.grad) for h in (a, b))
+    ins, out = spec.split("->")
+    sa, sb = ins.split(",")
+    d = _free_letter(spec)
+    value = contract(spec, a.value, b.value)
+    # the gradient and Hessian parts of each side enter linearly: the dual product rule
+    lin = (contract(f"{sa}{d},{sb}->{out}{d}", pa, b.value)
+           + contract(f"{sa},{sb}{d}->{out}{d}", a.value, pb))
+    # the cross term g_a,p g_b,q + g_a,q g_b,p: all pairs (p, q) in one contraction (a GEMM
+    # for the usual specs), then the symmetric part packed
+    p_, q_ = [c for c in _LETTERS.upper() + _LETTERS if c not in spec + d][:2]
+    full = contract(f"{sa}{p_},{sb}{q_}->{out}{p_}{q_}", a.grad, b.grad)
+    cross = _packed(full + np.swapaxes(full, -1, -2), n)
+    buf = np.empty(np.shape(value) + (n + cross.shape[-1],), dtype=np.result_type(lin, cross))
+    buf[..., :n] = lin[..., :n]
+    if with_hess:
+        np.add(lin[..., n:], cross, out=buf[..., n:])
+    else:
+        buf[..., n:] = cross
+    return HyperDual._from_stacked(np.asarray(value), buf, n)
 
 
 # --- everything else: the equivalent dual of duals ---------------------------------------
