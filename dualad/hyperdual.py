@@ -11,7 +11,8 @@ everything else runs on the equivalent dual of duals, so nothing the core suppor
 
 Outer-product terms: an elementwise function adds f''·g gᵀ to every element's Hessian part,
 n² numbers per element although they are the outer product of the n-vector g. With enough
-directions (``TERMS_MIN_N``) such contributions stay unexpanded as terms ``(c, U, W)``
+directions (``TERMS_MIN_N``), or few elements (``TERMS_MAX_PACKED``: a Hessian of a few
+variables), such contributions stay unexpanded as terms ``(c, U, W)``
 meaning ``c · U Wᵀ`` per element (their sum is symmetric): later elementwise functions only
 scale ``c``, structural functions (indexing, reshape, concatenate, ...) move ``c``, ``U``
 and ``W`` like values and partials, and ``sum`` contracts them with one GEMM,
@@ -27,6 +28,7 @@ packed Hessian part, as before.
 (42.0, [24.0, 10.0], [[8.0, 6.0], [6.0, 0.0]])
 """
 import functools
+import math
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
@@ -38,7 +40,7 @@ from ._bilinear import contract
 from ._partials import _all_finite, fit, map_leaves, primal, through_stacked
 from ._rules import RULES, arguments_read
 from ._tags import fresh
-from .dual import DualNumber, _partials_index, _plain_index, make
+from .dual import DualNumber, _partials_index, _plain_index, make, square_or_power
 from .taylor import PerturbationMix, Taylor
 
 
@@ -171,6 +173,8 @@ class HyperDual(NDArrayOperatorsMixin):
         return HyperDual._new(self.value[index], self.grad[pidx],
                               None if self._hess is None else self._hess[pidx], None, terms)
 
+    __pow__ = square_or_power
+
     def reshape(self, *shape):
         return np.reshape(self, shape[0] if len(shape) == 1 else shape)
 
@@ -262,9 +266,14 @@ def _add_all(*terms):
     return total
 
 
-#: outer-product terms are kept from this many directions on (below, the packed Hessian part
-#: is small and the kernels win), and at most this many per array (then expanded)
+#: outer-product terms are kept from this many directions on, and below it where an
+#: operation's packed Hessian part holds at most TERMS_MAX_PACKED numbers (a Hessian of a
+#: few variables: there the kernels' per-call costs outweigh the pass they save); on larger
+#: arrays with few directions the packed part is small and the kernels win (measured:
+#: benchmarks/second_order.py at n = 10, 2-2.5x on elementwise Hessian parts of 10^5
+#: elements). At most MAX_TERMS per array (then expanded).
 TERMS_MIN_N = 16
+TERMS_MAX_PACKED = 4096
 MAX_TERMS = 12
 
 
@@ -438,7 +447,8 @@ def _new_terms(inputs, live, firsts, seconds, n, shape, dtype):
     ``f(u, w)`` scales the terms of ``u`` by ``f_u`` (and of ``w`` by ``f_w``) and adds
     ``f_uu g_u g_uᵀ + f_uw (g_u g_wᵀ + g_w g_uᵀ) + f_ww g_w g_wᵀ``.
     """
-    if n < TERMS_MIN_N or dtype.kind != "f":
+    if dtype.kind != "f" or (n < TERMS_MIN_N and
+                             math.prod(shape) * n * (n + 1) // 2 > TERMS_MAX_PACKED):
         return None
     # the kernels' guard (0 · inf = 0 where a tangent is zero) needs them: no terms then
     if not all(_finite(f) for f in firsts) or not all(_finite(d) for row in seconds

@@ -405,3 +405,18 @@ def test_inplace_operators():
         y /= 2.0
         return y  # (x^2 + x - x) / 2
     np.testing.assert_allclose(ad.jacobian(f, [1.0, 3.0]), np.diag([1.0, 3.0]))
+
+
+def test_x_squared_takes_square_with_the_bits_of_power():
+    # ``x ** 2`` is np.square (as on numpy's arrays); the same values and partials as power
+    from dualad import HyperDual
+    rng = np.random.default_rng(5)
+    x = DualNumber(rng.uniform(-3, 3, 50), rng.standard_normal((50, 3)))
+    for got, want in ((x ** 2, np.power(x, 2)), (x ** 2.0, np.power(x, 2.0))):
+        assert np.array_equal(got.value, want.value)
+        assert np.array_equal(got.partials, want.partials)
+    h = HyperDual(rng.uniform(-3, 3, 20), rng.standard_normal((20, 4)))
+    got, want = h ** 2, np.power(h, 2)
+    assert np.array_equal(got.value, want.value) and np.array_equal(got.grad, want.grad)
+    assert np.allclose(got.hess, want.hess, rtol=1e-15, atol=0)
+    assert (x ** 3).value == pytest.approx(x.value ** 3)  # other exponents: power

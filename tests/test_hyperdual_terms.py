@@ -1,8 +1,8 @@
 """HyperDual's outer-product terms (``hyperdual.TERMS_MIN_N``, ``MAX_TERMS``).
 
 The whole second-order suite runs again here, once with terms from one direction on (every
-nonlinear function keeps them) and once with at most two terms per array (expansion all the
-time); then checks at sizes where the default uses them: terms against the packed kernels,
+nonlinear function keeps them), once with at most two terms per array (expansion all the
+time) and once with no terms at all (the packed kernels everywhere); then checks at sizes where the default uses them: terms against the packed kernels,
 through structural functions, reductions, products, broadcasting, non-finite second
 derivatives and float32.
 """
@@ -16,22 +16,29 @@ from _oracles import fd
 from test_second_order import *  # noqa: F401,F403  (the suite, collected again under TERMS)
 
 
-@pytest.fixture(autouse=True, scope="module", params=[(1, 12), (1, 2)],
-                ids=["terms-everywhere", "terms-expanding"])
+PACKED_ONLY = (10 ** 9, -1, 12)
+DEFAULTS = (hyperdual.TERMS_MIN_N, hyperdual.TERMS_MAX_PACKED)  # before the fixture runs
+
+
+@pytest.fixture(autouse=True, scope="module", params=[(1, 0, 12), (1, 0, 2), PACKED_ONLY],
+                ids=["terms-everywhere", "terms-expanding", "packed-everywhere"])
 def terms(request):
-    saved = hyperdual.TERMS_MIN_N, hyperdual.MAX_TERMS
-    hyperdual.TERMS_MIN_N, hyperdual.MAX_TERMS = request.param
+    names = ("TERMS_MIN_N", "TERMS_MAX_PACKED", "MAX_TERMS")
+    saved = [getattr(hyperdual, a) for a in names]
+    for name, value in zip(names, request.param):
+        setattr(hyperdual, name, value)
     yield request.param
-    hyperdual.TERMS_MIN_N, hyperdual.MAX_TERMS = saved
+    for name, value in zip(names, saved):
+        setattr(hyperdual, name, value)
 
 
 def _packed_only(f, x):
-    saved = hyperdual.TERMS_MIN_N
-    hyperdual.TERMS_MIN_N = 10 ** 9
+    saved = hyperdual.TERMS_MIN_N, hyperdual.TERMS_MAX_PACKED
+    hyperdual.TERMS_MIN_N, hyperdual.TERMS_MAX_PACKED = PACKED_ONLY[:2]
     try:
         return ad.hessian(f, x)
     finally:
-        hyperdual.TERMS_MIN_N = saved
+        hyperdual.TERMS_MIN_N, hyperdual.TERMS_MAX_PACKED = saved
 
 
 N = 20
@@ -80,7 +87,7 @@ def test_terms_equal_the_packed_kernels_at_large_n(name, terms):
 def test_terms_are_kept_until_needed_and_sum_contracts_them(terms):
     x = HyperDual.seed(np.linspace(0.1, 1.0, N))
     y = np.sin(x) * x
-    if terms[1] >= 3:  # sin's term, scaled, and the two cross terms of the product
+    if terms[2] >= 3 and terms != PACKED_ONLY:  # sin's term, scaled, the two cross terms
         assert len(y._terms) == 3 and y._hess is None  # no packed Hessian part was made
     s = np.sum(y)
     assert not s._terms
@@ -116,3 +123,18 @@ def test_value_grad_hessian_and_hvp_with_terms(terms):
     assert np.allclose(g, ad.gradient(f, x), rtol=1e-13, atol=1e-13)
     u = np.cos(np.arange(N))
     assert np.allclose(ad.hvp(f, x, u), H @ u, rtol=1e-11, atol=1e-11)
+
+
+def test_by_default_small_hessians_keep_terms_and_large_arrays_with_few_directions_not(
+        terms, monkeypatch):
+    monkeypatch.setattr(hyperdual, "TERMS_MIN_N", DEFAULTS[0])
+    monkeypatch.setattr(hyperdual, "TERMS_MAX_PACKED", DEFAULTS[1])
+    small = np.sin(HyperDual.seed(np.linspace(0.1, 1.0, 5)))
+    assert small._terms and small._hess is None
+    rng = np.random.default_rng(3)
+    h = HyperDual(rng.uniform(-1, 1, 10_000), rng.standard_normal((10_000, 3)))
+    large = np.sin(h)
+    assert not large._terms and large._hess is not None  # the packed kernels' one pass
+    i, j = np.triu_indices(3)  # sin'' g gᵀ, packed
+    want = -np.sin(h.value)[:, None] * h.grad[:, i] * h.grad[:, j]
+    assert np.allclose(large.hess, want, rtol=1e-13, atol=1e-13)
