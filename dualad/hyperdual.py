@@ -35,7 +35,7 @@ from numpy.lib.array_utils import normalize_axis_tuple
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from . import _functions, _ufunc, kernels
-from ._jet import Jet, Unsupported
+from ._jet import Jet
 from ._bilinear import contract
 from ._partials import _all_finite, fit, map_leaves, primal, through_stacked
 from ._rules import RULES, arguments_read
@@ -296,12 +296,13 @@ def _second_derivatives(ufunc, rule, values, live):
     if _constant_derivatives(rule, tuple(live)):  # x / 2, 100 * x: no second derivatives
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return [rule.derivs[a](*values, None) for a in live], [[0.0] * k for _ in live]
-    try:
-        return _run_derivatives(ufunc, rule, values, live, Jet, None)
-    except Unsupported:
-        with fresh() as tag:  # live: a rule may call a helper
-            return _run_derivatives(ufunc, rule, values, live,
-                                    lambda v, p: make(v, p, tag), tag)
+    if RULES.get(ufunc) is rule:  # a table rule (a custom function's rule needs its dispatch)
+        try:
+            return _run_derivatives(ufunc, rule, values, live, Jet, None)
+        except Exception:  # noqa: BLE001  (Unsupported, or what a jet met): duals redo it
+            pass
+    with fresh() as tag:  # live: a rule may call a helper
+        return _run_derivatives(ufunc, rule, values, live, lambda v, p: make(v, p, tag), tag)
 
 
 def _run_derivatives(ufunc, rule, values, live, seed_as, tag):

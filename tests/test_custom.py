@@ -133,6 +133,18 @@ def test_the_rule_is_what_is_used_everywhere(style):
     assert_close(ad.hvp(lambda v: np.sum(f(v)), x, np.ones(3)), -2 * np.sin(x), oracle="cs")
 
 
+def test_a_rule_reading_its_output_is_the_rule_at_second_order_too():
+    # the rule says f' = 2 f for f = exp: by the rule, f'' = 2 f' = 4 f (the body's own
+    # second derivative, exp, is what a route differentiating the body would give)
+    f = ad.custom_jvp(lambda x: np.exp(x))
+    f.defderiv(lambda x, ans: 2.0 * ans)
+    x = np.array([0.3, -1.1, 2.0])
+    for method in ("hyperdual", "nested"):
+        H = ad.hessian(lambda v: np.sum(f(v)), x, method=method)
+        assert_close(H, np.diag(4.0 * np.exp(x)), oracle="cs")
+    assert ad.derivative(f, 0.5, order=2) == pytest.approx(4.0 * np.exp(0.5), rel=1e-15)
+
+
 @pytest.mark.parametrize("style", SOFTPLUS)
 @pytest.mark.parametrize("method", ["hyperdual", "nested"])
 def test_hessian_and_gradient_with_a_custom_rule(style, method):
