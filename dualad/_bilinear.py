@@ -14,7 +14,6 @@ from numpy.lib.array_utils import normalize_axis_tuple
 from ._functions import implements
 from ._partials import accumulate, result, split_all
 from ._ufunc import custom_ufunc
-from .dual import DualNumber
 
 
 @implements("custom", "tensordot", "linalg.tensordot")
@@ -119,9 +118,9 @@ def contract(spec, *operands, optimize=True):
 
 @functools.lru_cache(maxsize=1024)
 def _plan(spec, shape_a, shape_b, same_float):
-    """How ``contract`` runs a two-operand product: None (numpy's C einsum loop: small, or
-    an ellipsis), the matmul arguments (axis orders, 3-d shapes, output shape, final
-    transposition), or True (einsum with its path search)."""
+    """How ``contract`` runs a two-operand product: None (numpy's C einsum loop, for a small
+    product), the matmul arguments (axis orders, 3-d shapes, output shape, final
+    transposition), or True (einsum with its path search: an ellipsis, other dtypes, ...)."""
     letters = spec.split("->")[0].split(",")
     if "..." in spec or len(letters) != 2 or any(
             len(s) != len(shape) for s, shape in zip(letters, (shape_a, shape_b))):

@@ -5,9 +5,10 @@ widen; numpy's own float64 sin and cos are that same scalar code. On one core th
 most of the cost of a dual's ``sin`` (its derivative needs ``cos`` as well as the value).
 These versions are branch-free: a Cody-Waite reduction by pi/2 in three parts, with fused
 multiply-adds so that the reduced argument is carried as a double-double (far more than 53
-correct bits), then Taylor polynomials on [-pi/4, pi/4]. For |x| <= LIMIT they are within 1 ulp of libm's
-results (and equal to them on about 98 % of arguments; tests/test_vmath.py measures both
-against mpmath); above LIMIT, and for inf and nan, the ``*_any`` versions call libm.
+correct bits), then Taylor polynomials on [-pi/4, pi/4]. For |x| <= LIMIT they are within 1
+ulp of libm's results (and equal to them on about 98 % of arguments; tests/test_vmath.py
+measures both against mpmath); above LIMIT, and for inf and nan, the ``*_any`` versions call
+libm.
 
 Only the derivatives of deferred partials use them (``_fused.vector_derivs``): values are
 always numpy's, so ``jvp(f, x)[0]`` equals ``f(x)`` bit for bit.

@@ -2,9 +2,9 @@
 
 The whole second-order suite runs again here, once with terms from one direction on (every
 nonlinear function keeps them), once with at most two terms per array (expansion all the
-time) and once with no terms at all (the packed kernels everywhere); then checks at sizes where the default uses them: terms against the packed kernels,
-through structural functions, reductions, products, broadcasting, non-finite second
-derivatives and float32.
+time) and once with no terms at all (the packed kernels everywhere); then checks at sizes
+where the default uses them: terms against the packed kernels, through structural functions,
+reductions, products, broadcasting, non-finite second derivatives and float32.
 """
 import numpy as np
 import pytest
