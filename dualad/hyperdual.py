@@ -65,7 +65,7 @@ def _packing(n):
 
 def _packed(full, n):
     """The upper triangle of the trailing n x n block of ``full``, packed."""
-    return np.take(full.reshape(full.shape[:-2] + (n * n,)), _packing(n)[0], axis=-1)
+    return full.reshape(full.shape[:-2] + (n * n,))[..., _packing(n)[0]]
 
 
 class HyperDual(NDArrayOperatorsMixin):
@@ -153,7 +153,7 @@ class HyperDual(NDArrayOperatorsMixin):
 
     def hessian(self):
         """The full symmetric Hessian part, shape S + (n, n)."""
-        full = np.take(self.hess, _packing(self.n_directions)[1], axis=-1)
+        full = self.hess[..., _packing(self.n_directions)[1]]
         return full.astype(self.dtype, copy=False)
 
     def __len__(self):
@@ -575,6 +575,7 @@ def _walk(obj):
 
 # --- products: linear when one side is constant, plus the cross term when both vary ------
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
+_MATMUL_SPECS = {(1, 1): "i,i->", (1, 2): "i,ij->j", (2, 1): "ij,j->i", (2, 2): "ij,jk->ik"}
 
 
 def _tensordot_spec(na, nb, axes):
@@ -608,8 +609,7 @@ def _product_spec(func, args, kwargs):
     if func is np.matmul:
         if na > 2 or nb > 2:
             return None
-        return {(1, 1): "i,i->", (1, 2): "i,ij->j", (2, 1): "ij,j->i",
-                (2, 2): "ij,jk->ik"}[(na, nb)]
+        return _MATMUL_SPECS[(na, nb)]
     if func is np.dot:
         return _tensordot_spec(na, nb, ([na - 1], [0 if nb == 1 else nb - 2]))
     if func is np.inner:
@@ -635,8 +635,13 @@ def _matmul(a, b):
     return _bilinear(np.matmul, (a, b), {})
 
 
-def _free_letter(spec):
-    return next(c for c in _LETTERS + _LETTERS.upper() if c not in spec)
+@functools.lru_cache(maxsize=256)
+def _spec_parts(spec):
+    """``(a's indices, b's, the output's, and three letters the spec does not use)``."""
+    ins, out = spec.split("->")
+    sa, sb = ins.split(",")
+    free = [c for c in _LETTERS + _LETTERS.upper() if c not in spec][:3]
+    return sa, sb, out, *free
 
 
 def _one_sided(func, args, kwargs, spec, a, b):
@@ -647,9 +652,7 @@ def _one_sided(func, args, kwargs, spec, a, b):
     value = func(*(x.value if isinstance(x, HyperDual) else x for x in args), **kwargs)
     parts = h._stacked if h._stacked is not None else (
         h.grad if h._hess is None else h._stacked_parts())
-    ins, out = spec.split("->")
-    sa, sb = ins.split(",")
-    d = _free_letter(spec)
+    sa, sb, out, d, _, _ = _spec_parts(spec)
     if h is a:
         p = contract(f"{sa}{d},{sb}->{out}{d}", parts, np.asarray(b))
     else:
@@ -669,16 +672,13 @@ def _product(spec, a, b):
     n = _n((a, b))
     with_hess = a._hess is not None or b._hess is not None
     pa, pb = ((h._stacked_parts() if with_hess else h.grad) for h in (a, b))
-    ins, out = spec.split("->")
-    sa, sb = ins.split(",")
-    d = _free_letter(spec)
+    sa, sb, out, d, p_, q_ = _spec_parts(spec)
     value = contract(spec, a.value, b.value)
     # the gradient and Hessian parts of each side enter linearly: the dual product rule
     lin = (contract(f"{sa}{d},{sb}->{out}{d}", pa, b.value)
            + contract(f"{sa},{sb}{d}->{out}{d}", a.value, pb))
     # the cross term g_a,p g_b,q + g_a,q g_b,p: all pairs (p, q) in one contraction (a GEMM
     # for the usual specs), then the symmetric part packed
-    p_, q_ = [c for c in _LETTERS.upper() + _LETTERS if c not in spec + d][:2]
     full = contract(f"{sa}{p_},{sb}{q_}->{out}{p_}{q_}", a.grad, b.grad)
     cross = _packed(full + np.swapaxes(full, -1, -2), n)
     buf = np.empty(np.shape(value) + (n + cross.shape[-1],), dtype=np.result_type(lin, cross))
