@@ -364,6 +364,16 @@ ARRAY_FUNCTIONS = {
     "einsum_outer": lambda v: np.sum(np.einsum("i,j->ij", v, np.sin(v)) ** 2),
     "dot": lambda v: np.dot(np.sin(v), v) + np.dot(_A, v) @ np.dot(v, _A),
     "inner_tensordot": lambda v: np.inner(v, v ** 2) + np.tensordot(_A, np.outer(v, v)),
+    # one constant operand, each side and each shape: one contraction of the stacked parts
+    "matrix_times_constant": lambda v: np.sum(np.sin(v.reshape(2, 2) @ _B[:2, :3]) ** 2)
+    + np.sum((_B[:2, :2].T @ np.exp(v.reshape(2, 2))) ** 2),
+    "einsum_dot_constants": lambda v: np.sum(np.einsum("ij,jk->ki", np.cos(v).reshape(2, 2),
+                                                       _A[:2, :3]) ** 2)
+    + np.dot(v ** 3, [1.0, -2.0, 0.5, 3.0]) + np.dot(_A, np.sin(v)) @ np.dot(v, _A),
+    "tensordot_axes_constant": lambda v: np.sum(np.tensordot(
+        np.sin(v).reshape(2, 2), _A.reshape(2, 2, 4), ([0, 1], [1, 0])) ** 2)
+    + np.sum(np.tensordot(np.outer(v, np.sin(v)).reshape(2, 2, 4), _A.reshape(2, 2, 4),
+                          axes=([0, 2], [1, 2])) ** 2),
     "prod": lambda v: np.prod(v) + np.prod(np.cos(v)),
     "linalg_norm": _norm,
 }
