@@ -20,7 +20,7 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from ._partials import accumulate, chain
 from ._rules import RULES
-from ._ufunc import PRIMAL
+from ._ufunc import PRIMAL, linear_partials
 
 
 class Unsupported(Exception):
@@ -47,18 +47,14 @@ class Jet(NDArrayOperatorsMixin):
                 for v in values):
             raise Unsupported(ufunc.__name__)
         ans = ufunc(*values)
-        terms = []
-        for k, a in enumerate(inputs):
-            if type(a) is not Jet:
-                continue
-            d = rule.derivs[k]
-            if d is None:
+        parts = [a.partials if type(a) is Jet else None for a in inputs]
+        if rule.kind == "linear":  # constant coefficients, as for DualNumber
+            partials = linear_partials(rule, parts)
+        else:
+            if any(d is None for d, p in zip(rule.derivs, parts) if p is not None):
                 raise Unsupported(ufunc.__name__)
-            if rule.kind == "linear":  # a constant coefficient
-                terms.append(a.partials if d == 1.0 else a.partials * d)
-            else:
-                terms.append(chain(a.partials, np.asarray(d(*values, ans)), not rule.bounded))
-        partials = accumulate(*terms)
+            partials = accumulate(*(chain(p, np.asarray(d(*values, ans)), not rule.bounded)
+                                    for d, p in zip(rule.derivs, parts) if p is not None))
         shape = np.shape(ans)
         if partials.shape[:-1] != shape:
             partials = np.broadcast_to(partials, shape + partials.shape[-1:])
