@@ -5,6 +5,8 @@ Rule authors never touch partials: the chain rule (``chain``), the sum of contri
 all live here. A partials value of ``None`` means "constant at this tag": constants cost
 nothing and no zero partials are materialized for them.
 """
+import math
+
 import numpy as np
 
 from . import kernels
@@ -81,11 +83,12 @@ def chain(p, d, guard=True, scratch=False):
 def _all_finite(d):
     # one cheap reduction: a sum is finite only if every term is (an overflowing sum just
     # takes the exact path, which is also correct)
-    if type(d) is float:
-        return d - d == 0.0
+    if isinstance(d, (float, np.floating)):  # (np.float64 is a float)
+        return math.isfinite(d)
     d = primal(d)
     if type(d) is np.ndarray:
-        return bool(np.isfinite(np.add.reduce(d, axis=None)))
+        total = np.add.reduce(d, axis=None)
+        return math.isfinite(total) if d.dtype.kind == "f" else bool(np.isfinite(total))
     return bool(np.isfinite(np.sum(d)))
 
 
@@ -150,10 +153,9 @@ def n_directions(*parts):
 
 def fit(p, shape):
     """Partials broadcast to a result of value shape ``shape`` (a read-only view if needed)."""
-    target = tuple(shape) + p.shape[-1:]
-    if p.shape == target:
+    if p.shape[:-1] == shape:
         return p
-    return np.broadcast_to(p, target)
+    return np.broadcast_to(p, tuple(shape) + p.shape[-1:])
 
 
 def result(value, partials, tag):

@@ -5,6 +5,7 @@ a fresh tag, calls ``f`` once, and reads the value and the ``n`` directional der
 Every helper is a choice of seed: a basis (jacobian, in chunks), one vector (jvp), one (the
 scalar derivative). A sparse Jacobian is only another seed matrix.
 """
+import math
 import numbers
 from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
@@ -14,8 +15,10 @@ from ._partials import primal
 from ._pytree import flatten, is_tree, leaves
 from ._tags import finished, new_tag, running
 from .dual import DualNumber, make
+from .hyperdual import HyperDual, _pairs
 from .scalar import ScalarDual
 from .scalar import derivative as scalar_derivative
+from .taylor import PerturbationMix, Taylor, TaylorUnsupported
 
 #: memory budget (bytes) for the partials of one chunk, times a factor for temporaries
 CHUNK_BUDGET_BYTES = 256 * 2**20
@@ -29,7 +32,6 @@ def _as_input(x, name="x"):
     try:
         arr = np.asarray(x)
     except TypeError as err:
-        from .taylor import TaylorUnsupported
         if isinstance(err, TaylorUnsupported):
             raise  # x is a Taylor or HyperDual of an enclosing helper: it redoes the work
         raise TypeError(f"dualad: {name} must be a number or an array, got "
@@ -145,7 +147,6 @@ _RUNNING = {"taylor": 0, "hyperdual": 0}
 
 def _taylor_derivative(f, x, order):
     """The order-th derivative by Taylor mode, or None where f needs what it lacks."""
-    from .taylor import Taylor, TaylorUnsupported
     if _RUNNING["taylor"]:
         return None  # a Taylor number of the enclosing call would be taken for ours
     _RUNNING["taylor"] += 1
@@ -250,8 +251,11 @@ def gradient(f: Callable[..., Any], x: Any, *args: Any,
 
 # --- second order ------------------------------------------------------------------------
 def _hyperdual_hessian(f, x, chunk_size):
-    from .hyperdual import HyperDual, _pairs
-    shape, size = np.shape(x), x.size
+    shape, size = x.shape, x.size
+    if chunk_size is None:
+        # a pass over c directions holds about size * c * c / 2 Hessian entries
+        per_pair = x.dtype.itemsize * max(size, 1) * 8
+        chunk_size = max(1, min(size, int(math.sqrt(2 * CHUNK_BUDGET_BYTES / per_pair))))
     eye = np.eye(size, dtype=x.dtype)
     if chunk_size >= size:  # one pass over every direction: no blocks to assemble
         y = _hyper_output(f(HyperDual(x, eye.reshape(shape + (size,)))), size)
@@ -277,13 +281,11 @@ def _hyperdual_hessian(f, x, chunk_size):
 
 
 def _hyper_output(y, k):
-    from .hyperdual import HyperDual
     if isinstance(y, HyperDual):
         return y
     y = _as_output(y)
     if isinstance(y, DualNumber):
-        from .taylor import PerturbationMix
-        raise PerturbationMix("dualad: the function mixed HyperDual with DualNumber; use "
+            raise PerturbationMix("dualad: the function mixed HyperDual with DualNumber; use "
                               "hessian(..., method='nested')")
     return HyperDual(y, np.zeros(np.shape(y) + (k,), dtype=y.dtype))
 
@@ -301,20 +303,20 @@ def value_grad_hessian(f: Callable[[Any], Any], x: Any, chunk_size: Optional[int
     >>> v, g.tolist(), H.tolist()
     (42.0, [24.0, 10.0], [[8.0, 6.0], [6.0, 0.0]])
     """
-    from .taylor import PerturbationMix
+    if method not in ("hyperdual", "nested"):
+        raise ValueError(f"dualad: method must be 'hyperdual' or 'nested', got {method!r}")
     x = _as_input(x)
+    result = None
+    # inside another hyperdual pass (whose HyperDuals have no tag), or for a dual x: nested
     if method == "hyperdual" and not isinstance(x, DualNumber) and not _RUNNING["hyperdual"]:
         _RUNNING["hyperdual"] += 1
         try:
-            return value_grad_hessian(f, x, chunk_size, "_hyperdual")
+            result = _hyperdual_hessian(f, x, chunk_size)
         except PerturbationMix:
             pass  # f differentiates inside, or runs inside a derivative: nested duals
         finally:
             _RUNNING["hyperdual"] -= 1
-        method = "nested"
-    elif method == "hyperdual":
-        method = "nested"  # inside another hyperdual pass, whose HyperDuals have no tag
-    if method == "nested" or isinstance(x, DualNumber):
+    if result is None:
         value, grad = None, None
 
         def grad_f(y):
@@ -323,20 +325,12 @@ def value_grad_hessian(f: Callable[[Any], Any], x: Any, chunk_size: Optional[int
             value, grad = v, g
             return g
         hess = jacobian(grad_f, x, chunk_size=chunk_size)
-        value, grad = value_and_grad(f, x)
-    elif method == "_hyperdual":
-        size = x.size
-        if chunk_size is None:
-            # a pass over c directions holds about size * c * c / 2 Hessian entries
-            per_pair = x.dtype.itemsize * max(size, 1) * 8
-            chunk_size = int(max(1, min(size, np.sqrt(2 * CHUNK_BUDGET_BYTES / per_pair))))
-        value, grad, hess = _hyperdual_hessian(f, x, chunk_size)
-    else:
-        raise ValueError(f"dualad: method must be 'hyperdual' or 'nested', got {method!r}")
+        result = value_and_grad(f, x) + (hess,)
+    value, grad, hess = result
     if np.ndim(value) != 0:
         raise ValueError(f"dualad: hessian needs a scalar-valued function; f returned shape "
                          f"{np.shape(value)}")
-    shape = np.shape(x)
+    shape = x.shape
     return _plain(value), np.reshape(grad, shape), np.reshape(hess, shape + shape)
 
 

@@ -35,11 +35,11 @@ from numpy.lib.array_utils import normalize_axis_tuple
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from . import _functions, _ufunc, kernels
-from ._jet import Jet
 from ._bilinear import contract
 from ._partials import _all_finite, fit, map_leaves, primal, through_stacked
 from ._rules import RULES, arguments_read
 from ._tags import fresh
+from ._trace import Untraceable, second_derivatives
 from .dual import DualNumber, _partials_index, _plain_index, make, square_or_power
 from .taylor import PerturbationMix, Taylor
 
@@ -252,12 +252,15 @@ def _parts(a):
 
 
 def _n(inputs):
-    if len(inputs) == 1:
-        return inputs[0].n_directions
-    ns = {a.n_directions for a in inputs if isinstance(a, HyperDual)}
-    if len(ns) > 1:
-        raise ValueError(f"dualad: cannot combine HyperDuals with {sorted(ns)} directions")
-    return ns.pop()
+    n = None
+    for a in inputs:
+        if isinstance(a, HyperDual):
+            k = a.grad.shape[-1]
+            if n is not None and k != n:
+                raise ValueError(f"dualad: cannot combine HyperDuals with {sorted((n, k))} "
+                                 "directions")
+            n = k
+    return n
 
 
 def _add_all(*terms):
@@ -279,76 +282,54 @@ TERMS_MAX_PACKED = 4096
 MAX_TERMS = 12
 
 
-def _finite(x):
-    return _all_finite(x)
-
-
 def _nonzero(x):
     if type(x) is np.ndarray:
         return bool(x.any())
-    return not (isinstance(x, float) and x == 0.0) and bool(np.any(x))
+    if type(x) in (float, int, bool):
+        return x != 0
+    return bool(np.any(x))
 
 
-def _second_derivatives(ufunc, rule, values, live):
+def _second_derivatives(ufunc, rule, values, live, ans):
     """First derivatives and the Hessian of ``ufunc`` in its live arguments, from the rule.
 
-    The rule's derivative functions are run on duals seeded in the live arguments: the
-    values are the first derivatives, the partials the second. Jets first (cheap, see
-    ``_jet``); a derivative function that uses more than they model runs on DualNumbers.
+    The rule's derivative functions, differentiated forward: by a program traced once per
+    (ufunc, live arguments) (``_trace``); where a derivative function does more than a trace
+    models, and for a custom function's rule (which needs its dispatch), on DualNumbers
+    seeded in the live arguments (their values are the first derivatives, their partials the
+    second).
     """
-    k = len(live)
-    if _constant_derivatives(rule, tuple(live)):  # x / 2, 100 * x: no second derivatives
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return [rule.derivs[a](*values, None) for a in live], [[0.0] * k for _ in live]
-    if RULES.get(ufunc) is rule:  # a table rule (a custom function's rule needs its dispatch)
+    if RULES.get(ufunc) is rule:
         try:
-            return _run_derivatives(ufunc, rule, values, live, Jet, None)
-        except Exception:  # noqa: BLE001  (Unsupported, or what a jet met): duals redo it
+            return second_derivatives(ufunc, rule, values, tuple(live), ans)
+        except Untraceable:
             pass
-    with fresh() as tag:  # live: a rule may call a helper
-        return _run_derivatives(ufunc, rule, values, live, lambda v, p: make(v, p, tag), tag)
+    # the values warned already, in the operation itself
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"), fresh() as tag:
+        return _dual_derivatives(ufunc, rule, values, live, tag)  # tag live: rules may nest
 
 
-def _run_derivatives(ufunc, rule, values, live, seed_as, tag):
+def _dual_derivatives(ufunc, rule, values, live, tag):
     k = len(live)
     seeded = list(values)
     for slot, arg in enumerate(live):
         v = np.asarray(values[arg])
-        dtype = np.result_type(v, np.float32)
-        if k == 1:
-            seed = np.ones(v.shape + (1,), dtype=dtype)
-        else:
-            seed = np.zeros(v.shape + (k,), dtype=dtype)
-            seed[..., slot] = 1.0
-        seeded[arg] = seed_as(v, seed)
-    kind = type(seeded[live[0]])
+        seed = np.zeros(v.shape + (k,), dtype=np.result_type(v, np.float32))
+        seed[..., slot] = 1.0
+        seeded[arg] = make(v, seed, tag)
+    # the output as a dual only where a derivative reads it (exp, tanh, sqrt, ...)
+    ans = ufunc(*seeded) if any(_reads_output(rule.derivs[a]) for a in live) else \
+        ufunc(*values)
     firsts, seconds = [], []
-    # the values warned already, in the operation itself
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        # the output as a dual only where a derivative reads it (exp, tanh, sqrt, ...)
-        if any(_reads_output(rule.derivs[arg]) for arg in live):
-            ans = ufunc(*seeded)
-        else:
-            ans = ufunc(*values)
-        for arg in live:
-            d = rule.derivs[arg](*seeded, ans)
-            if type(d) is kind and (tag is None or d._tag == tag):
-                firsts.append(d.value)
-                seconds.append([d.partials[..., s] for s in range(k)])
-            else:  # the derivative does not depend on the arguments
-                firsts.append(d)
-                seconds.append([0.0] * k)
+    for arg in live:
+        d = rule.derivs[arg](*seeded, ans)
+        if isinstance(d, DualNumber) and d._tag == tag:
+            firsts.append(d.value)
+            seconds.append([d.partials[..., s] for s in range(k)])
+        else:  # the derivative does not depend on the arguments
+            firsts.append(d)
+            seconds.append([0.0] * k)
     return firsts, seconds
-
-
-@functools.lru_cache(maxsize=None)
-def _constant_derivatives(rule, live):
-    """Whether the derivatives in the live arguments read neither them nor the output."""
-    for a in live:
-        reads = arguments_read(rule.derivs[a])
-        if reads is None or reads[-1] or any(reads[b] for b in live):
-            return False
-    return True
 
 
 def _reads_output(d):
@@ -369,40 +350,39 @@ def _flat(x, shape, dtype, width=None):
 def _apply_rule(ufunc, rule, inputs):
     # (its callers have refused DualNumber and Taylor operands: __array_ufunc__, custom.py)
     n = _n(inputs)
-    values, grads, hesses = zip(*(_parts(a) for a in inputs))
+    values = [a.value if isinstance(a, HyperDual) else a for a in inputs]
     ans = np.asarray(ufunc(*values))
     shape, dtype = ans.shape, ans.dtype
-    m = n * (n + 1) // 2
     if rule.kind == "linear":
         terms = _scaled_terms(inputs, rule.derivs, shape)  # first: it may expand the inputs
-        hyper = [a for a in inputs if isinstance(a, HyperDual)]
-        if all(a._stacked is not None for a in hyper):
+        if all(a._stacked is not None for a in inputs if isinstance(a, HyperDual)):
             st = _add_all(*(_ufunc._scaled(a._stacked, c) if isinstance(a, HyperDual) else None
                             for a, c in zip(inputs, rule.derivs)))
-            return HyperDual._from_stacked(ans, np.broadcast_to(st, shape + st.shape[-1:]), n,
-                                           terms)
+            return HyperDual._from_stacked(ans, fit(st, shape), n, terms)
         g = _add_all(*(_ufunc._scaled(_parts(a)[1], c) for a, c in zip(inputs, rule.derivs)))
         h = _add_all(*(_ufunc._scaled(_parts(a)[2], c) for a, c in zip(inputs, rule.derivs)))
         return _result(ans, g, h, terms)
     if rule.kind == "zero":
         return HyperDual._new(ans, np.zeros(shape + (n,), dtype), None)
-    live = [i for i, g in enumerate(grads) if g is not None]
+    live = [i for i, a in enumerate(inputs) if isinstance(a, HyperDual)]
     if any(rule.derivs[i] is None for i in live):
         raise TypeError(f"dualad: numpy.{ufunc.__name__} cannot be differentiated with "
                         "respect to this argument; pass a constant")
-    firsts, seconds = _second_derivatives(ufunc, rule, values, live)
+    firsts, seconds = _second_derivatives(ufunc, rule, values, live, ans)
     terms = _new_terms(inputs, live, firsts, seconds, n, shape, dtype)
     if terms is not None:  # (a derivative such as 1 / 2.0 is a float64 0-d array: cast)
-        firsts = [np.asarray(f, dtype=dtype)[..., None] for f in firsts]
-        grad = _add_all(*(f * grads[a] for a, f in zip(live, firsts)))
-        hess = _add_all(*(None if hesses[a] is None else f * hesses[a]
-                          for a, f in zip(live, firsts)))
+        grad = hess = None
+        for a, f in zip(live, firsts):
+            f = (f if type(f) is np.ndarray and f.dtype == dtype else
+                 np.asarray(f, dtype=dtype))[..., None]
+            grad = _add_all(grad, f * inputs[a].grad)
+            if inputs[a]._hess is not None:
+                hess = _add_all(hess, f * inputs[a]._hess)
         return _result(ans, grad, hess, terms)
-    for a in inputs:  # the packed Hessian parts in full, for the kernels
-        if isinstance(a, HyperDual) and a._terms:
-            values, grads, hesses = zip(*(_parts(b._expand() if isinstance(b, HyperDual)
-                                                 else b) for b in inputs))
-            break
+    # the packed Hessian parts in full, for the kernels
+    _, grads, hesses = zip(*(_parts(a._expand() if isinstance(a, HyperDual) else a)
+                             for a in inputs))
+    m = n * (n + 1) // 2
     buf = np.empty(shape + (n + m,), dtype)
     flat = buf.reshape(-1, n + m)
     og, oh = flat[:, :n], flat[:, n:]
@@ -424,14 +404,15 @@ def _apply_rule(ufunc, rule, inputs):
 
 
 def _result(value, g, h, terms=()):
-    shape = np.shape(value)
+    shape = value.shape
     return HyperDual._new(value, fit(g, shape), None if h is None else fit(h, shape), None,
                           terms)
 
 
-def _broadcast_term(c, u, w, shape):
+def _broadcast_term(c, u, w, shape, dtype=None):
     # like partials, U and W carry a trailing axis of directions; c is value-shaped
-    c = c if type(c) is np.ndarray and c.shape == shape else np.broadcast_to(c, shape)
+    if type(c) is not np.ndarray or c.shape != shape:
+        c = np.full(shape, c, dtype) if np.ndim(c) == 0 else np.broadcast_to(c, shape)
     return c, fit(u, shape), fit(w, shape)
 
 
@@ -460,7 +441,7 @@ def _new_terms(inputs, live, firsts, seconds, n, shape, dtype):
                              math.prod(shape) * n * (n + 1) // 2 > TERMS_MAX_PACKED):
         return None
     # the kernels' guard (0 · inf = 0 where a tangent is zero) needs them: no terms then
-    if not all(_finite(f) for f in firsts) or not all(_finite(d) for row in seconds
+    if not all(_all_finite(f) for f in firsts) or not all(_all_finite(d) for row in seconds
                                                       for d in row):
         return None
     terms = []
@@ -470,8 +451,9 @@ def _new_terms(inputs, live, firsts, seconds, n, shape, dtype):
         for t, b in enumerate(live):
             d = seconds[s][t]
             if _nonzero(d):
-                terms.append(_broadcast_term(np.asarray(d, dtype=dtype), inputs[a].grad,
-                                             inputs[b].grad, shape))
+                terms.append(_broadcast_term(d if type(d) is np.ndarray and d.dtype == dtype
+                                             else np.asarray(d, dtype=dtype), inputs[a].grad,
+                                             inputs[b].grad, shape, dtype))
     if len(terms) > MAX_TERMS:
         return None
     return tuple(terms)
@@ -507,15 +489,14 @@ def _sum_all(a, n):
     (directions × elements) by (elements × directions), with no dispatch in between."""
     parts = a._stacked if a._stacked is not None else (
         a.grad if a._hess is None else np.concatenate([a.grad, a._hess], axis=-1))
-    summed = parts.reshape(-1, parts.shape[-1]).sum(axis=0)
+    summed = np.add.reduce(parts.reshape(-1, parts.shape[-1]), axis=0)
     full = None
     for c, u, w in a._terms:
-        cu = np.reshape(c, (-1, 1)) * u.reshape(-1, n)
-        t = cu.T @ w.reshape(-1, n)
-        full = t if full is None else full + t
-    packed = _packed(full, n)
+        t = np.matmul((c.reshape(-1, 1) * u.reshape(-1, n)).T, w.reshape(-1, n))
+        full = t if full is None else np.add(full, t, out=full)
+    packed = full.reshape(-1).take(_packing(n)[0])
     hess = packed if a._hess is None else summed[n:] + packed
-    return HyperDual._new(np.sum(a.value), summed[:n], hess)
+    return HyperDual._new(np.add.reduce(a.value, axis=None), summed[:n], hess)
 
 
 # --- linear functions: gradient and Hessian parts travel as one stacked partials axis ----

@@ -1,0 +1,119 @@
+"""Traced second derivatives (dualad/_trace.py): HyperDual's cheap route to each rule's f''.
+
+The oracle here is the other route, the same derivative functions run on tagged DualNumbers
+(itself checked against finite differences and closed forms in test_second_order.py, as is
+every HyperDual Hessian): for every rule of the table, the traced program must agree with it
+on the call that traces and on a later call that replays, or decline (``Untraceable``),
+never give another number.
+"""
+import numpy as np
+import pytest
+
+from dualad import _trace, hyperdual
+from dualad._rules import RULES, Rule
+from dualad._tags import fresh
+from dualad._trace import Untraceable, second_derivatives
+
+CASES = [(u, live) for u, r in RULES.items() if r.kind in ("unary", "binary")
+         for live in ([(0,)] if r.kind == "unary" else [(0,), (1,), (0, 1)])
+         if all(r.derivs[a] is not None for a in live)]
+
+
+def _point(rule, rng):
+    # an argument that must be constant is an integer (ldexp's exponent, polygamma's order)
+    return [rng.uniform(lo + 0.1 * (hi - lo), hi - 0.1 * (hi - lo), 7) if d is not None
+            else np.round(rng.uniform(lo, hi, 7)).astype(int)
+            for (lo, hi), d in zip(rule.domain, rule.derivs)]
+
+
+def _dual_route(ufunc, rule, values, live):
+    with np.errstate(all="ignore"), fresh() as tag:
+        return hyperdual._dual_derivatives(ufunc, rule, values, list(live), tag)
+
+
+def _traced(ufunc, rule, values, live):
+    with np.errstate(all="ignore"):
+        ans = ufunc(*values)
+    return second_derivatives(ufunc, rule, values, tuple(live), ans)
+
+
+def _close(a, b):
+    a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+    return np.allclose(a, b, rtol=1e-13, atol=1e-13 * (1.0 + np.max(np.abs(b))),
+                       equal_nan=True)
+
+
+def _agree(got, want):
+    (first, second), (want_first, want_second) = got, want
+    return (all(_close(g, w) for g, w in zip(first, want_first))
+            and all(_close(g, w) for row, want_row in zip(second, want_second)
+                    for g, w in zip(row, want_row)))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_programs(monkeypatch):
+    monkeypatch.setattr(_trace, "_PROGRAMS", {})  # each test traces its own programs
+
+
+@pytest.mark.parametrize("ufunc, live", CASES, ids=lambda c: getattr(c, "__name__", str(c)))
+def test_traced_and_replayed_derivatives_agree_with_the_dual_route_or_decline(ufunc, live):
+    rule = RULES[ufunc]
+    rng = np.random.default_rng(len(CASES))
+    for call in ("trace", "replay"):
+        values = _point(rule, rng)
+        try:
+            got = _traced(ufunc, rule, values, live)
+        except Untraceable:
+            assert call == "trace"  # a program, once made, keeps serving
+            return  # _second_derivatives then takes the dual route
+        assert _agree(got, _dual_route(ufunc, rule, values, live)), call
+
+
+def test_the_common_rules_are_traced():
+    # (Untraceable here would mean HyperDual pays the dual route for its everyday rules)
+    rng = np.random.default_rng(0)
+    for ufunc, live in [(np.sin, (0,)), (np.exp, (0,)), (np.sqrt, (0,)), (np.tanh, (0,)),
+                        (np.power, (0,)), (np.power, (1,)), (np.power, (0, 1)),
+                        (np.multiply, (0, 1)), (np.divide, (0, 1)), (np.square, (0,)),
+                        (np.hypot, (0, 1)), (np.maximum, (0, 1)), (np.absolute, (0,))]:
+        values = _point(RULES[ufunc], rng)
+        got = _traced(ufunc, RULES[ufunc], values, live)
+        assert _agree(got, _dual_route(ufunc, RULES[ufunc], values, live)), ufunc
+    # and sin'' = -sin, by a closed form, on the replay
+    x = np.linspace(-2.0, 2.0, 9)
+    first, second = _traced(np.sin, RULES[np.sin], [x], (0,))
+    assert _close(first[0], np.cos(x)) and _close(second[0][0], -np.sin(x))
+
+
+def test_a_guard_that_answers_otherwise_traces_again():
+    # power's base derivative branches on np.all(y != 0): traced with y != 0, replayed at y = 0
+    rule = RULES[np.power]
+    x = np.array([0.0, 2.0, 3.0])
+    _traced(np.power, rule, [x, np.array([1.5, 3.0, 2.0])], (0,))
+    y = np.array([0.0, 3.0, 2.0])
+    first, second = _traced(np.power, rule, [x, y], (0,))
+    assert _close(first[0], [0.0, 12.0, 6.0])  # d/dx x**0 = 0, also at x = 0
+    assert _close(second[0][0], [0.0, 12.0, 2.0])
+
+
+def test_what_a_trace_cannot_model_is_declined_and_done_on_duals():
+    new = np.frompyfunc(lambda x: x, 1, 1)  # a ufunc of no table: its key is its own
+    for d in (lambda x, a: float(x) * x, lambda x, a: np.clip(x, 0.0, 1.0),
+              lambda x, a: x.dtype):
+        with pytest.raises(Untraceable):
+            second_derivatives(new, Rule("unary", (d,), ((0.0, 1.0),)), [np.ones(2)], (0,),
+                               np.ones(2))
+    values = [np.array([0.5, 2.0]), np.array([1.5, 3.0])]
+    rule = RULES[np.fmax]  # its derivatives use bitwise_or of two tangent-free masks: traced
+    assert _agree(_traced(np.fmax, rule, values, (0, 1)),
+                  _dual_route(np.fmax, rule, values, (0, 1)))
+
+
+def test_derivatives_constant_in_the_live_arguments_are_programs_of_no_steps():
+    values = [np.array([1.0, 2.0]), np.array([3.0, -4.0])]
+    first, second = _traced(np.multiply, RULES[np.multiply], values, (0,))
+    assert first[0] is values[1] and second == [[0.0]]
+    key = (np.multiply, (0,), 2)
+    assert _trace._PROGRAMS[key][1].steps == []
+    first, second = _traced(np.divide, RULES[np.divide], values, (0,))
+    assert _close(first[0], 1.0 / values[1]) and second == [[0.0]]
