@@ -53,14 +53,15 @@ def _pairs(n):
 
 @functools.lru_cache(maxsize=64)
 def _packing(n):
-    """Flat indices: of the pairs i <= j in an n x n block, and of each (i, j) of the block
-    in the packed triangle (one gather, ``np.take``, instead of 2-D fancy indexing)."""
+    """Flat indices: of the pairs i <= j in an n x n block, of the pairs (j, i), and of each
+    (i, j) of the block in the packed triangle (one gather, ``np.take``, instead of 2-D fancy
+    indexing)."""
     i, j = _pairs(n)
-    flat = i * n + j
+    flat, flat_t = i * n + j, j * n + i
     unpack = np.empty((n, n), dtype=np.intp)
     unpack[i, j] = unpack[j, i] = np.arange(len(i))
-    flat.flags.writeable = unpack.flags.writeable = False
-    return flat, unpack
+    flat.flags.writeable = flat_t.flags.writeable = unpack.flags.writeable = False
+    return flat, flat_t, unpack
 
 
 def _packed(full, n):
@@ -153,7 +154,7 @@ class HyperDual(NDArrayOperatorsMixin):
 
     def hessian(self):
         """The full symmetric Hessian part, shape S + (n, n)."""
-        full = self.hess[..., _packing(self.n_directions)[1]]
+        full = self.hess[..., _packing(self.n_directions)[2]]
         return full.astype(self.dtype, copy=False)
 
     def __len__(self):
@@ -355,12 +356,12 @@ def _apply_rule(ufunc, rule, inputs):
     shape, dtype = ans.shape, ans.dtype
     if rule.kind == "linear":
         terms = _scaled_terms(inputs, rule.derivs, shape)  # first: it may expand the inputs
-        if all(a._stacked is not None for a in inputs if isinstance(a, HyperDual)):
-            st = _add_all(*(_ufunc._scaled(a._stacked, c) if isinstance(a, HyperDual) else None
-                            for a, c in zip(inputs, rule.derivs)))
+        hyper = [(a, c) for a, c in zip(inputs, rule.derivs) if isinstance(a, HyperDual)]
+        if all(a._stacked is not None for a, _ in hyper):
+            st = _add_all(*(_ufunc._scaled(a._stacked, c) for a, c in hyper))
             return HyperDual._from_stacked(ans, fit(st, shape), n, terms)
-        g = _add_all(*(_ufunc._scaled(_parts(a)[1], c) for a, c in zip(inputs, rule.derivs)))
-        h = _add_all(*(_ufunc._scaled(_parts(a)[2], c) for a, c in zip(inputs, rule.derivs)))
+        g = _add_all(*(_ufunc._scaled(a.grad, c) for a, c in hyper))
+        h = _add_all(*(_ufunc._scaled(a._hess, c) for a, c in hyper))
         return _result(ans, g, h, terms)
     if rule.kind == "zero":
         return HyperDual._new(ans, np.zeros(shape + (n,), dtype), None)
@@ -584,7 +585,7 @@ def _product_spec(func, args, kwargs):
             spec = spec + "->" + _implicit_output(spec)
         return spec
     a, b = args[0], args[1]
-    na, nb = np.ndim(a), np.ndim(b)
+    na, nb = (x.ndim if isinstance(x, HyperDual) else np.ndim(x) for x in (a, b))
     if na == 0 or nb == 0 or kwargs:
         return None
     if func is np.matmul:
@@ -609,7 +610,7 @@ def _bilinear(func, args, kwargs):
         return _one_sided(func, args, kwargs, spec, *operands)
     if spec is None:
         return _via_nested(func, args, kwargs)
-    return _product(spec, *operands)
+    return _product(func, args, kwargs, spec, *operands)
 
 
 def _matmul(a, b):
@@ -646,29 +647,31 @@ def _one_sided(func, args, kwargs, spec, a, b):
     return HyperDual._from_stacked(value, p, n)
 
 
-def _product(spec, a, b):
-    """Value, gradient and packed Hessian of the product ``einsum(spec, a, b)``."""
+def _product(func, args, kwargs, spec, a, b):
+    """Value, gradient and packed Hessian of the product ``einsum(spec, a, b)``; numpy's own
+    function computes (and checks) the value."""
     _check_no_dual((a, b))
     a, b = a._expand(), b._expand()
     n = _n((a, b))
     with_hess = a._hess is not None or b._hess is not None
     pa, pb = ((h._stacked_parts() if with_hess else h.grad) for h in (a, b))
     sa, sb, out, d, p_, q_ = _spec_parts(spec)
-    value = contract(spec, a.value, b.value)
+    value = np.asarray(func(*(x.value if isinstance(x, HyperDual) else x for x in args),
+                            **kwargs))
     # the gradient and Hessian parts of each side enter linearly: the dual product rule
     lin = (contract(f"{sa}{d},{sb}->{out}{d}", pa, b.value)
            + contract(f"{sa},{sb}{d}->{out}{d}", a.value, pb))
     # the cross term g_a,p g_b,q + g_a,q g_b,p: all pairs (p, q) in one contraction (a GEMM
-    # for the usual specs), then the symmetric part packed
+    # for the usual specs), then its pairs p <= q and their transposes gathered and added
     full = contract(f"{sa}{p_},{sb}{q_}->{out}{p_}{q_}", a.grad, b.grad)
-    cross = _packed(full + np.swapaxes(full, -1, -2), n)
-    buf = np.empty(np.shape(value) + (n + cross.shape[-1],), dtype=np.result_type(lin, cross))
+    full = full.reshape(full.shape[:-2] + (n * n,))
+    flat, flat_t, _ = _packing(n)
+    buf = np.empty(value.shape + (n + len(flat),), dtype=np.result_type(lin.dtype, full.dtype))
+    np.add(full.take(flat, axis=-1), full.take(flat_t, axis=-1), out=buf[..., n:])
     buf[..., :n] = lin[..., :n]
     if with_hess:
-        np.add(lin[..., n:], cross, out=buf[..., n:])
-    else:
-        buf[..., n:] = cross
-    return HyperDual._from_stacked(np.asarray(value), buf, n)
+        buf[..., n:] += lin[..., n:]
+    return HyperDual._from_stacked(value, buf, n)
 
 
 # --- everything else: the equivalent dual of duals ---------------------------------------
