@@ -283,9 +283,10 @@ TERMS_MAX_PACKED = 4096
 MAX_TERMS = 12
 
 
-def _nonzero(x):
+def _maybe_nonzero(x):
+    # (an array is taken as nonzero unscanned: a zero term costs less than the scan saves)
     if type(x) is np.ndarray:
-        return bool(x.any())
+        return x.ndim > 0 or x != 0
     if type(x) in (float, int, bool):
         return x != 0
     return bool(np.any(x))
@@ -370,7 +371,7 @@ def _apply_rule(ufunc, rule, inputs):
         raise TypeError(f"dualad: numpy.{ufunc.__name__} cannot be differentiated with "
                         "respect to this argument; pass a constant")
     firsts, seconds = _second_derivatives(ufunc, rule, values, live, ans)
-    terms = _new_terms(inputs, live, firsts, seconds, n, shape, dtype)
+    terms = _new_terms(inputs, live, firsts, seconds, n, shape, dtype, rule.bounded)
     if terms is not None:  # (a derivative such as 1 / 2.0 is a float64 0-d array: cast)
         grad = hess = None
         for a, f in zip(live, firsts):
@@ -432,7 +433,7 @@ def _scaled_terms(inputs, coefficients, shape):
     return tuple(terms)
 
 
-def _new_terms(inputs, live, firsts, seconds, n, shape, dtype):
+def _new_terms(inputs, live, firsts, seconds, n, shape, dtype, bounded):
     """The terms of a nonlinear elementwise function, or None where the kernels take it.
 
     ``f(u, w)`` scales the terms of ``u`` by ``f_u`` (and of ``w`` by ``f_w``) and adds
@@ -442,8 +443,9 @@ def _new_terms(inputs, live, firsts, seconds, n, shape, dtype):
                              math.prod(shape) * n * (n + 1) // 2 > TERMS_MAX_PACKED):
         return None
     # the kernels' guard (0 · inf = 0 where a tangent is zero) needs them: no terms then
-    if not all(_all_finite(f) for f in firsts) or not all(_all_finite(d) for row in seconds
-                                                      for d in row):
+    # (bounded rules, finite where their arguments are, take no guard, as in _partials.chain)
+    if not bounded and not (all(_all_finite(f) for f in firsts) and
+                            all(_all_finite(d) for row in seconds for d in row)):
         return None
     terms = []
     for a, f in zip(live, firsts):
@@ -451,7 +453,7 @@ def _new_terms(inputs, live, firsts, seconds, n, shape, dtype):
     for s, a in enumerate(live):
         for t, b in enumerate(live):
             d = seconds[s][t]
-            if _nonzero(d):
+            if _maybe_nonzero(d):
                 terms.append(_broadcast_term(d if type(d) is np.ndarray and d.dtype == dtype
                                              else np.asarray(d, dtype=dtype), inputs[a].grad,
                                              inputs[b].grad, shape, dtype))
