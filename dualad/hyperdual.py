@@ -154,7 +154,7 @@ class HyperDual(NDArrayOperatorsMixin):
 
     def hessian(self):
         """The full symmetric Hessian part, shape S + (n, n)."""
-        full = self.hess[..., _packing(self.n_directions)[2]]
+        full = self.hess.take(_packing(self.n_directions)[2], axis=-1)
         return full.astype(self.dtype, copy=False)
 
     def __len__(self):
@@ -241,9 +241,11 @@ def _primal(a):
 
 def _check_no_dual(inputs):
     # hessian() and derivative() catch PerturbationMix and redo the work with nested duals
-    if any(isinstance(a, (DualNumber, Taylor)) for a in inputs):
-        raise PerturbationMix("dualad: HyperDual cannot be mixed with DualNumber or Taylor in "
-                              "one operation; use nested duals (derivative(..., order=2))")
+    for a in inputs:
+        if isinstance(a, (DualNumber, Taylor)):
+            raise PerturbationMix("dualad: HyperDual cannot be mixed with DualNumber or Taylor "
+                                  "in one operation; use nested duals (derivative(..., "
+                                  "order=2))")
 
 
 def _parts(a):
