@@ -98,7 +98,8 @@ class _Tape:
             if value.tape is not self:
                 raise Untraceable("a node of another trace")
             return value
-        if not isinstance(value, (bool, int, float, np.generic)):
+        if not isinstance(value, (bool, int, float, np.generic)) and not (
+                type(value) is np.ndarray and value.ndim == 0):  # (a folded np.where)
             raise Untraceable(f"a constant of type {type(value).__name__}")
         node = self.slot(value)
         self.consts[node.index] = value
@@ -233,6 +234,11 @@ def _trace(ufunc, rule, values, live, ans):
 
 
 _PROGRAMS = {}
+
+
+def forget():
+    """Drop every program: one may call a ufunc whose rule changed (custom.register_ufunc)."""
+    _PROGRAMS.clear()
 
 
 def second_derivatives(ufunc, rule, values, live, ans):

@@ -320,9 +320,10 @@ def _ufunc_name(u):
 
 def _forget(ufunc):
     """Drop what the kernels derived from an earlier rule of ``ufunc`` (calibration, code)."""
-    from . import _fused, _lazy
+    from . import _fused, _lazy, _trace
     _fused.forget(ufunc)
     _lazy.forget(ufunc)
+    _trace.forget()
 
 
 def register_ufunc(ufunc, *derivs, domain=None, bounded=False):

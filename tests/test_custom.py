@@ -374,6 +374,29 @@ def test_register_numba_ufunc_all_orders(cleanup):
     assert value.dtype == tangent.dtype == np.float32 and np.all(tangent == 0.25)
 
 
+@numba.vectorize(["float64(float64)"])
+def _cube(x):
+    return x * x * x
+
+
+@numba.vectorize(["float64(float64)"])
+def _sq(x):
+    return x * x
+
+
+def test_hessians_follow_a_rule_registered_again(cleanup):
+    # _cube's derivative calls _sq, so its second derivative comes from _sq's rule: after
+    # _sq is registered again, a HyperDual Hessian must use the new rule, not a program
+    # traced from the old one (a deliberately wrong rule makes the difference visible)
+    cleanup.append(ad.register_ufunc(_sq, lambda x, a: 2.0 * x))
+    cleanup.append(ad.register_ufunc(_cube, lambda x, a: 3.0 * _sq(x)))
+    x = np.array([0.5, 2.0])
+    assert_close(ad.hessian(lambda v: np.sum(_cube(v)), x), np.diag(6.0 * x), oracle="cs")
+    ad.unregister(_sq)
+    ad.register_ufunc(_sq, lambda x, a: 0.0 * x)
+    assert np.all(ad.hessian(lambda v: np.sum(_cube(v)), x) == 0.0)
+
+
 def test_register_binary_ufunc_with_a_constant_argument(cleanup):
     cleanup.append(ad.register_ufunc(_weighted_log, lambda x, w, a: w / x, None,
                                      domain=((0.5, 3.0), (1.0, 3.0))))
