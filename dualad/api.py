@@ -285,7 +285,7 @@ def _hyper_output(y, k):
         return y
     y = _as_output(y)
     if isinstance(y, DualNumber):
-            raise PerturbationMix("dualad: the function mixed HyperDual with DualNumber; use "
+        raise PerturbationMix("dualad: the function mixed HyperDual with DualNumber; use "
                               "hessian(..., method='nested')")
     return HyperDual(y, np.zeros(np.shape(y) + (k,), dtype=y.dtype))
 
