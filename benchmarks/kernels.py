@@ -11,7 +11,10 @@
     the rules whose kernel dualad/_fused.py's pays() timed slower (they skip it);
 (c) first-call cost: calibration + compilation of one rule's kernels in a fresh process;
 (d) one direction: single calls against loops of calls, with page faults per call;
-(e) one direction by size: where chains start to pay (dualad/_lazy.py's MIN_WORK).
+(e) one direction by size: where chains start to pay (dualad/_lazy.py's MIN_WORK);
+(f) the values of sin and cos of large float64 arrays: numpy's (libm's scalar code) against
+    dualad/_vmath.py's vectorized kernels (dualad/_fused.py's value), with the largest
+    difference in ulps.
 One core, medians of interleaved repeats.
 """
 import os
@@ -77,9 +80,11 @@ def bench_directions():
             b = ad.jvp_many(expr, x, V)[1]
         with no_fusion():
             c = ad.jvp_many(expr, x, V)[1]
-        # the chain pass takes sin's derivative from dualad/_vmath.py (within 1 ulp of libm)
-        assert np.array_equal(a, a2) and np.array_equal(b, c), "the paths differ"
-        assert np.allclose(a, c, rtol=1e-14, atol=1e-14 * np.abs(c).max()), "chain differs"
+        # the chain pass takes sin's derivative, and the kernels' route (not the numpy path
+        # only, with MIN_SIZE off) sin's value, from dualad/_vmath.py (within 1 ulp of libm)
+        assert np.array_equal(a, a2), "the chain's first and compiled runs differ"
+        for got in (a, b):
+            assert np.allclose(got, c, rtol=1e-14, atol=1e-14 * np.abs(c).max()), "differ"
         t = measure({"numpy": lambda: expr(x), "chain": chain, "per_rule": per_rule,
                      "plain": plain}, REPEATS)
         rows.append([f"{m:,}", n, f"{t.time('numpy') * 1e3:.3g} ms"]
@@ -225,6 +230,26 @@ def bench_min_work():
     print()
 
 
+def bench_values():
+    m = 1_000_000 if not ARGS.quick else 4096
+    print(f"(f) values of sin and cos, {m:,} float64 elements in [-10, 10]: numpy against "
+          "dualad's vectorized kernels (dualad._fused.value)")
+    print()
+    x = np.random.default_rng(5).uniform(-10.0, 10.0, m)
+    rows = []
+    for u in (np.sin, np.cos):
+        want, got = u(x), _fused.value(u, (x,))
+        ulps = int(np.max(np.abs(got - want) / np.spacing(np.abs(want))))
+        t = measure({"numpy": lambda: u(x), "dualad": lambda: _fused.value(u, (x,))},
+                    REPEATS, number=10)
+        rows.append([u.__name__, f"{t.time('numpy') * 1e3:.2f} ms",
+                     f"{t.time('dualad') * 1e3:.2f} ms", f"{t.ratio('dualad', 'numpy'):.2f}",
+                     str(ulps)])
+    print_table(["function", "numpy", "dualad", "ratio", "largest difference (ulp)"], rows,
+                align=False)
+    print()
+
+
 if __name__ == "__main__":
     print(f"dualad fused kernels ({'QUICK' if ARGS.quick else 'full'} run), numpy "
           f"{np.__version__}, one core, median of {REPEATS} interleaved repeats\n")
@@ -233,3 +258,4 @@ if __name__ == "__main__":
     bench_first_call()
     bench_loops()
     bench_min_work()
+    bench_values()

@@ -3,8 +3,11 @@
 For every ``unary`` and ``binary`` rule of the table, a numba kernel is generated from the
 rule's own scalar functions — the numpy ufunc and the derivative lambda(s), compiled by numba
 for scalars — and loops once over the elements: ``ans = f(x)``, ``d = f'(x, ans)``,
-``out[i, :] = p[i, :] * d`` (with the 0 * inf guard), so ``np.sin`` costs one ``sincos`` pass
-instead of numpy's sin, cos and multiply passes with their temporaries.
+``out[i, :] = p[i, :] * d`` (with the 0 * inf guard), so ``np.sqrt`` costs one pass instead
+of numpy's sqrt, divide and multiply passes with their temporaries.
+
+The numpy path's value of sin and cos on large float64 arrays is ``value``'s: ``_vmath``'s
+vectorized kernels (within 1 ulp of libm's), so those two rules are ``"derivative"`` ones.
 
 Bit-for-bit equal to the numpy path, by construction: the first time a rule is used on a
 large float64 array, its kernel is *calibrated* against the numpy path on a fixed sample
@@ -268,13 +271,30 @@ def _same(a, b):
     return a.shape == b.shape and bool(np.all((a == b) | (np.isnan(a) & np.isnan(b))))
 
 
+def value(ufunc, values):
+    """``ufunc(*values)``: the value of a rule on dual data. sin and cos of float64 arrays of
+    at least MIN_SIZE elements come from ``_vmath``'s vectorized kernels, within 1 ulp of
+    numpy's (whose float64 sin and cos are libm's scalar code: ``benchmarks/kernels.py`` (f)
+    times both); numpy computes the arguments beyond ``_vmath.LIMIT``, inf and nan."""
+    kernel = _vmath.ARRAY.get(ufunc)
+    if kernel is not None and len(values) == 1:
+        x = values[0]
+        if type(x) is np.ndarray and x.dtype == np.float64 and x.size >= MIN_SIZE:
+            out = np.empty(x.shape)
+            if kernel(np.ascontiguousarray(x).reshape(-1), out.reshape(-1)):
+                beyond = ~(np.abs(x) <= _vmath.LIMIT)
+                out[beyond] = ufunc(x[beyond])
+            return out
+    return ufunc(*values)
+
+
 def _numpy_path(ufunc, rule, values, partials, ans=None):
     """What _ufunc.apply_rule's numpy route computes, on plain arrays (for calibration, and
     for _lazy, which gives the value ``ans``)."""
     from ._partials import chain, chain_same, chain_sum
     guard = not rule.bounded
     with np.errstate(all="ignore"):
-        ans = ufunc(*values) if ans is None else ans
+        ans = value(ufunc, values) if ans is None else ans
         if rule.kind == "unary":
             return ans, chain(partials[0], rule.derivs[0](values[0], ans), guard)
         dx, dy = rule.derivs
@@ -503,7 +523,7 @@ def _run(ufunc, rule, values, partials, fuse_value):
     if fuse_value:
         ans = np.empty(shape, dtype=np.float64)
     else:
-        ans = ufunc(*values)
+        ans = value(ufunc, values)
         if not (isinstance(ans, np.ndarray) and ans.dtype == np.float64 and ans.shape == shape
                 and ans.flags.c_contiguous):
             return None

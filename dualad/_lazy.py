@@ -18,7 +18,8 @@ evaluates the same scalar derivative functions and the same chain rule (``_fused
 in the same order. One documented exception: derivatives that call ``np.sin`` or ``np.cos``
 (sin's and cos's) take them from ``_vmath``, vectorizable and within 1 ulp of libm's
 (``_fused.vector_derivs``); the rule-by-rule first run uses the same ones, so the first and
-the compiled runs of a chain still agree bit for bit. The pass is generated and compiled per
+the compiled runs of a chain still agree bit for bit. (Values come from ``_fused.value``,
+on every route.) The pass is generated and compiled per
 chain *structure*; a structure is compiled when it comes up the second time (a training
 loop, chunks of a Jacobian, repeated calls); the first time, the chain runs rule by rule on
 the numpy route (which the per-rule kernels were calibrated against), so a one-off chain
@@ -146,14 +147,14 @@ def defer(ufunc, rule, inputs, tag):
         shared(values[0].reshape(-1), ans.reshape(-1), der.reshape(-1))
         node = Deferred(ufunc, rule, (0.0,), 0.0, tuple(srcs), shape, n, nodes, der)
     elif vector is not None:  # sin, cos: the derivative now, vectorized (see _generate)
-        ans = np.asarray(ufunc(*values))
+        ans = np.asarray(_fused.value(ufunc, values))
         if ans.dtype != np.float64 or ans.shape != shape or not ans.flags.c_contiguous:
             return None
         der = np.empty(shape)
         vector[2](values[0].reshape(-1), ans.reshape(-1), der.reshape(-1))
         node = Deferred(ufunc, rule, (0.0,), 0.0, tuple(srcs), shape, n, nodes, der)
     else:
-        ans = np.asarray(ufunc(*values))
+        ans = np.asarray(_fused.value(ufunc, values))
         if ans.dtype != np.float64 or ans.shape != shape or not ans.flags.c_contiguous:
             return None
         # keep only what the derivatives read: the other intermediates are freed as usual

@@ -80,7 +80,7 @@ def apply_rule(ufunc, rule, inputs):
         fused = _fused.apply(ufunc, rule, values, partials)
         if fused is not None:
             return result(fused[0], fused[1], tag)
-    ans = ufunc(*values)
+    ans = _fused.value(ufunc, values)
     kind = rule.kind
     if kind == "linear":
         return result(ans, linear_partials(rule, partials), tag)

@@ -10,8 +10,9 @@ ulp of libm's results (and equal to them on about 98 % of arguments; tests/test_
 measures both against mpmath); above LIMIT, and for inf and nan, the ``*_any`` versions call
 libm.
 
-Only the derivatives of deferred partials use them (``_fused.vector_derivs``): values are
-always numpy's, so ``jvp(f, x)[0]`` equals ``f(x)`` bit for bit.
+The derivatives of deferred partials use them (``_fused.vector_derivs``), and so do the
+values of sin and cos of duals on large float64 arrays (``ARRAY``, ``_fused.value``): there
+``jvp(f, x)[0]`` is within an ulp or two of ``f(x)``, not bit for bit.
 
 >>> import numpy as np, numba
 >>> f = numba.njit(lambda x: cos_any(x))
@@ -120,6 +121,31 @@ def sin_any(x):
 def cos_any(x):
     """cos(x) for every float: libm's above LIMIT and for inf and nan."""
     return cos(x) if abs(x) <= LIMIT else math.cos(x)
+
+
+@numba.njit(nogil=True, error_model="numpy", cache=True)
+def _sin_array(x, out):
+    """``out = sin(x)`` on flat float64 arrays, vectorized; returns how many arguments lie
+    beyond LIMIT (or are inf or nan): the caller computes those again with numpy."""
+    beyond = 0
+    for i in range(x.shape[0]):
+        out[i] = sin(x[i])
+        beyond += not abs(x[i]) <= LIMIT
+    return beyond
+
+
+@numba.njit(nogil=True, error_model="numpy", cache=True)
+def _cos_array(x, out):
+    """``out = cos(x)``, as ``_sin_array``."""
+    beyond = 0
+    for i in range(x.shape[0]):
+        out[i] = cos(x[i])
+        beyond += not abs(x[i]) <= LIMIT
+    return beyond
+
+
+#: the array kernels of the values of sin and cos (``_fused.value``)
+ARRAY = {np.sin: _sin_array, np.cos: _cos_array}
 
 
 def _numpy_with(**functions):

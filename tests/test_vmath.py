@@ -173,3 +173,37 @@ def test_a_registered_rule_whose_derivative_calls_cos_takes_it_too(deferred):
         if wave in ad.custom._REGISTERED:
             ad.unregister(wave)
     assert _fused.vector_derivs(wave) is None  # forgotten with the rule
+
+
+# --- the values of sin and cos of duals on large float64 arrays (_fused.value) -------------
+@pytest.mark.parametrize("ufunc", [np.sin, np.cos], ids=["sin", "cos"])
+def test_values_of_large_arrays_are_within_one_ulp_and_take_numpy_beyond_the_limit(ufunc):
+    rng = np.random.default_rng(11)
+    special = np.array([0.0, -0.0, _vmath.LIMIT * 1.5, -1e300, np.inf, -np.inf, np.nan])
+    x = np.concatenate([rng.uniform(-1e4, 1e4, 2 * _fused.MIN_SIZE), special])
+    with np.errstate(invalid="ignore"):  # numpy warns for sin(inf), and so does value
+        got, want = _fused.value(ufunc, (x,)), ufunc(x)
+    assert got.shape == x.shape and got.dtype == np.float64
+    assert _ulps(got[:-special.size], want[:-special.size]).max() <= 1.0
+    assert np.array_equal(got[-special.size:], want[-special.size:], equal_nan=True)
+    assert np.signbit(got[-special.size + 1]) == np.signbit(want[-special.size + 1])
+    # non-contiguous and 2-d arguments keep their layout's order
+    y = x[:2 * _fused.MIN_SIZE].reshape(2, -1)[:, ::2]
+    assert _ulps(_fused.value(ufunc, (y,)), ufunc(y)).max() <= 1.0
+
+
+def test_values_of_small_arrays_float32_and_duals_are_numpys_own():
+    x = np.linspace(-3.0, 3.0, _fused.MIN_SIZE - 1)
+    assert np.array_equal(_fused.value(np.sin, (x,)), np.sin(x))
+    x32 = np.linspace(-3.0, 3.0, 2 * _fused.MIN_SIZE, dtype=np.float32)
+    assert np.array_equal(_fused.value(np.sin, (x32,)), np.sin(x32))
+    x = np.linspace(-3.0, 3.0, 2 * _fused.MIN_SIZE)
+    assert np.array_equal(_fused.value(np.exp, (x,)), np.exp(x))
+
+
+def test_a_jvp_of_sin_gives_the_vectorized_value_and_the_exact_derivative():
+    x = np.linspace(-6.0, 6.0, 4 * _fused.MIN_SIZE)
+    value, tangent = ad.jvp(np.sin, x, np.ones_like(x))
+    assert np.array_equal(value, _fused.value(np.sin, (x,)))
+    assert _ulps(value, np.sin(x)).max() <= 1.0
+    assert _ulps(tangent, np.cos(x)).max() <= 1.0
