@@ -11,8 +11,9 @@ Later calls replay the steps: a list of plain numpy calls, no dispatch, no objec
 Values steer a trace only through guards: ``np.all``, ``np.any`` or ``bool`` of a node
 record their answer, and a replay whose guard answers otherwise is traced again. Anything
 else a trace cannot model (other array functions, conversion to float, attributes) raises
-``Untraceable``, and the caller takes the DualNumber route. Callers silence floating-point
-warnings around both calls, as ``apply_rule`` does around derivatives (the values warned).
+``Untraceable``, and the caller takes the DualNumber route. Traces and replays run with
+floating-point warnings silenced, as ``apply_rule`` does around derivatives (the values
+warned already).
 
 >>> import numpy as np
 >>> from dualad._rules import RULES
