@@ -18,12 +18,11 @@ evaluates the same scalar derivative functions and the same chain rule (``_fused
 in the same order. One documented exception: derivatives that call ``np.sin`` or ``np.cos``
 (sin's and cos's) take them from ``_vmath``, vectorizable and within 1 ulp of libm's
 (``_fused.vector_derivs``); the rule-by-rule first run uses the same ones, so the first and
-the compiled runs of a chain still agree bit for bit. (Values come from ``_fused.value``,
-on every route.) The pass is generated and compiled per
-chain *structure*; a structure is compiled when it comes up the second time (a training
-loop, chunks of a Jacobian, repeated calls); the first time, the chain runs rule by rule on
-the numpy route (which the per-rule kernels were calibrated against), so a one-off chain
-never waits for a compiler.
+the compiled runs of a chain still agree bit for bit. (Values come from ``_fused.value``
+on every route.) The pass is generated and compiled per chain *structure*; a structure is
+compiled when it comes up the second time (a training loop, chunks of a Jacobian, repeated
+calls); the first time, the chain runs rule by rule on the numpy route (which the per-rule
+kernels were calibrated against), so a one-off chain never waits for a compiler.
 
 Values are read when the partials are materialized, so they must not change before:
 ``DualNumber.__setitem__`` materializes every deferred node that read the array it is
