@@ -258,9 +258,9 @@ def _hyperdual_hessian(f, x, chunk_size):
         chunk_size = max(1, min(size, int(math.sqrt(2 * CHUNK_BUDGET_BYTES / per_pair))))
     eye = np.eye(size, dtype=x.dtype)
     if chunk_size >= size:  # one pass over every direction: no blocks to assemble
-        y = _hyper_output(f(HyperDual(x, eye.reshape(shape + (size,)))), size)
-        dtype = y.dtype  # as the blocks below: the parts in the value's dtype
-        return y.value, y.grad.astype(dtype, copy=False), y.hessian().astype(dtype, copy=False)
+        y = _hyper_output(f(HyperDual._new(x, eye.reshape(shape + (size,)), None)), size)
+        # as the blocks below: the parts in the value's dtype (hessian() casts already)
+        return y.value, y.grad.astype(y.dtype, copy=False), y.hessian()
     blocks = [np.arange(s, min(size, s + chunk_size)) for s in range(0, size, chunk_size)]
     value = grad = hess = None
     for a, rows in enumerate(blocks):
