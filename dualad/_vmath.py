@@ -124,28 +124,20 @@ def cos_any(x):
 
 
 @numba.njit(nogil=True, error_model="numpy", cache=True)
-def _sin_array(x, out):
-    """``out = sin(x)`` on flat float64 arrays, vectorized; returns how many arguments lie
-    beyond LIMIT (or are inf or nan): the caller computes those again with numpy."""
+def _array(x, out, want_cos):
+    """``out = cos(x)`` or ``sin(x)`` on flat float64 arrays, vectorized (the choice is loop
+    invariant); returns how many arguments lie beyond LIMIT (or are inf or nan): the caller
+    computes those again with numpy."""
     beyond = 0
     for i in range(x.shape[0]):
-        out[i] = sin(x[i])
+        out[i] = cos(x[i]) if want_cos else sin(x[i])
         beyond += not abs(x[i]) <= LIMIT
     return beyond
 
 
-@numba.njit(nogil=True, error_model="numpy", cache=True)
-def _cos_array(x, out):
-    """``out = cos(x)``, as ``_sin_array``."""
-    beyond = 0
-    for i in range(x.shape[0]):
-        out[i] = cos(x[i])
-        beyond += not abs(x[i]) <= LIMIT
-    return beyond
-
-
-#: the array kernels of the values of sin and cos (``_fused.value``)
-ARRAY = {np.sin: _sin_array, np.cos: _cos_array}
+#: the array kernels of the values of sin and cos (``_fused.value``): ``(x, out)``
+ARRAY = {np.sin: lambda x, out: _array(x, out, False),
+         np.cos: lambda x, out: _array(x, out, True)}
 
 
 def _numpy_with(**functions):

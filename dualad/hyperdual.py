@@ -66,7 +66,7 @@ def _packing(n):
 
 def _packed(full, n):
     """The upper triangle of the trailing n x n block of ``full``, packed."""
-    return full.reshape(full.shape[:-2] + (n * n,))[..., _packing(n)[0]]
+    return full.reshape(full.shape[:-2] + (n * n,)).take(_packing(n)[0], axis=-1)
 
 
 class HyperDual(NDArrayOperatorsMixin):
@@ -499,7 +499,7 @@ def _sum_all(a, n):
     for c, u, w in a._terms:
         t = np.matmul((c.reshape(-1, 1) * u.reshape(-1, n)).T, w.reshape(-1, n))
         full = t if full is None else np.add(full, t, out=full)
-    packed = full.reshape(-1).take(_packing(n)[0])
+    packed = _packed(full, n)
     hess = packed if a._hess is None else summed[n:] + packed
     return HyperDual._new(np.add.reduce(a.value, axis=None), summed[:n], hess)
 
@@ -630,19 +630,24 @@ def _spec_parts(spec):
     return sa, sb, out, *free
 
 
+def _parts_times(spec, parts, other, left):
+    """The stacked parts of one operand of ``einsum(spec, ...)`` (the left one if ``left``)
+    contracted with the other operand's plain array: one contraction, directions last."""
+    sa, sb, out, d, _, _ = _spec_parts(spec)
+    if left:
+        return contract(f"{sa}{d},{sb}->{out}{d}", parts, other)
+    return contract(f"{sa},{sb}{d}->{out}{d}", other, parts)
+
+
 def _one_sided(func, args, kwargs, spec, a, b):
     """A product with one constant operand: linear, so one contraction of the stacked parts
     (a GEMM) besides the value's; numpy's own function computes (and checks) the value."""
     _check_no_dual((a, b))
     h = (a if isinstance(a, HyperDual) else b)._expand()
-    value = func(*(x.value if isinstance(x, HyperDual) else x for x in args), **kwargs)
+    value = func(*(_primal(x) for x in args), **kwargs)
     parts = h._stacked if h._stacked is not None else (
         h.grad if h._hess is None else h._stacked_parts())
-    sa, sb, out, d, _, _ = _spec_parts(spec)
-    if h is a:
-        p = contract(f"{sa}{d},{sb}->{out}{d}", parts, np.asarray(b))
-    else:
-        p = contract(f"{sa},{sb}{d}->{out}{d}", np.asarray(a), parts)
+    p = _parts_times(spec, parts, np.asarray(b if h is a else a), h is a)
     n = h.n_directions
     value = np.asarray(value)
     p = p.astype(np.result_type(value, p), copy=False)
@@ -659,12 +664,10 @@ def _product(func, args, kwargs, spec, a, b):
     n = _n((a, b))
     with_hess = a._hess is not None or b._hess is not None
     pa, pb = ((h._stacked_parts() if with_hess else h.grad) for h in (a, b))
-    sa, sb, out, d, p_, q_ = _spec_parts(spec)
-    value = np.asarray(func(*(x.value if isinstance(x, HyperDual) else x for x in args),
-                            **kwargs))
+    sa, sb, out, _, p_, q_ = _spec_parts(spec)
+    value = np.asarray(func(*(_primal(x) for x in args), **kwargs))
     # the gradient and Hessian parts of each side enter linearly: the dual product rule
-    lin = (contract(f"{sa}{d},{sb}->{out}{d}", pa, b.value)
-           + contract(f"{sa},{sb}{d}->{out}{d}", a.value, pb))
+    lin = _parts_times(spec, pa, b.value, True) + _parts_times(spec, pb, a.value, False)
     # the cross term g_a,p g_b,q + g_a,q g_b,p: all pairs (p, q) in one contraction (a GEMM
     # for the usual specs), then its pairs p <= q and their transposes gathered and added
     full = contract(f"{sa}{p_},{sb}{q_}->{out}{p_}{q_}", a.grad, b.grad)
