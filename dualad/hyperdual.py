@@ -205,12 +205,12 @@ class HyperDual(NDArrayOperatorsMixin):
         return f"HyperDual(value={self.value!r}, grad={self.grad!r}, hess={self.hess!r})"
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        rule = RULES.get(ufunc)
+        if rule is not None and method == "__call__" and not kwargs:
+            return _apply_rule(ufunc, rule, inputs)
         _check_no_dual(inputs)
         if method != "__call__" or kwargs:
             return _via_nested(getattr(ufunc, method), inputs, kwargs)
-        rule = RULES.get(ufunc)
-        if rule is not None:
-            return _apply_rule(ufunc, rule, inputs)
         if ufunc in _ufunc.PRIMAL:
             return ufunc(*(_primal(a) for a in inputs))
         if ufunc is np.matmul:
@@ -254,16 +254,25 @@ def _parts(a):
     return a, None, None
 
 
-def _n(inputs):
-    n = None
-    for a in inputs:
+def _operands(inputs):
+    """The operands' values, the positions of the HyperDuals among them (a tuple), and their
+    number of directions; DualNumber and Taylor operands are refused."""
+    values, live, n = [], [], None
+    for i, a in enumerate(inputs):
         if isinstance(a, HyperDual):
             k = a.grad.shape[-1]
-            if n is not None and k != n:
-                raise ValueError(f"dualad: cannot combine HyperDuals with {sorted((n, k))} "
-                                 "directions")
-            n = k
-    return n
+            if k != n:
+                if n is not None:
+                    raise ValueError(f"dualad: cannot combine HyperDuals with "
+                                     f"{sorted((n, k))} directions")
+                n = k
+            values.append(a.value)
+            live.append(i)
+        else:
+            if isinstance(a, (DualNumber, Taylor)):
+                _check_no_dual((a,))
+            values.append(a)
+    return values, tuple(live), n
 
 
 def _add_all(*terms):
@@ -305,7 +314,7 @@ def _second_derivatives(ufunc, rule, values, live, ans):
     """
     if RULES.get(ufunc) is rule:
         try:
-            return second_derivatives(ufunc, rule, values, tuple(live), ans)
+            return second_derivatives(ufunc, rule, values, live, ans)
         except Untraceable:
             pass
     # the values warned already, in the operation itself
@@ -352,37 +361,26 @@ def _flat(x, shape, dtype, width=None):
 
 
 def _apply_rule(ufunc, rule, inputs):
-    # (its callers have refused DualNumber and Taylor operands: __array_ufunc__, custom.py)
-    n = _n(inputs)
-    values = [a.value if isinstance(a, HyperDual) else a for a in inputs]
-    ans = np.asarray(ufunc(*values))
+    values, live, n = _operands(inputs)  # (refuses DualNumber and Taylor: custom.py calls it)
+    ans = ufunc(*values)
+    if type(ans) is not np.ndarray:
+        ans = np.asarray(ans)
     shape, dtype = ans.shape, ans.dtype
     if rule.kind == "linear":
         terms = _scaled_terms(inputs, rule.derivs, shape)  # first: it may expand the inputs
-        hyper = [(a, c) for a, c in zip(inputs, rule.derivs) if isinstance(a, HyperDual)]
-        if all(a._stacked is not None for a, _ in hyper):
-            st = _add_all(*(_ufunc._scaled(a._stacked, c) for a, c in hyper))
-            return HyperDual._from_stacked(ans, fit(st, shape), n, terms)
-        g = _add_all(*(_ufunc._scaled(a.grad, c) for a, c in hyper))
-        h = _add_all(*(_ufunc._scaled(a._hess, c) for a, c in hyper))
-        return _result(ans, g, h, terms)
+        return _combine([inputs[a] for a in live], [rule.derivs[a] for a in live], ans, n,
+                        terms)
     if rule.kind == "zero":
         return HyperDual._new(ans, np.zeros(shape + (n,), dtype), None)
-    live = [i for i, a in enumerate(inputs) if isinstance(a, HyperDual)]
     if any(rule.derivs[i] is None for i in live):
         raise TypeError(f"dualad: numpy.{ufunc.__name__} cannot be differentiated with "
                         "respect to this argument; pass a constant")
     firsts, seconds = _second_derivatives(ufunc, rule, values, live, ans)
     terms = _new_terms(inputs, live, firsts, seconds, n, shape, dtype, rule.bounded)
     if terms is not None:  # (a derivative such as 1 / 2.0 is a float64 0-d array: cast)
-        grad = hess = None
-        for a, f in zip(live, firsts):
-            f = (f if type(f) is np.ndarray and f.dtype == dtype else
-                 np.asarray(f, dtype=dtype))[..., None]
-            grad = _add_all(grad, f * inputs[a].grad)
-            if inputs[a]._hess is not None:
-                hess = _add_all(hess, f * inputs[a]._hess)
-        return _result(ans, grad, hess, terms)
+        return _combine([inputs[a] for a in live],
+                        [(f if type(f) is np.ndarray and f.dtype == dtype else
+                          np.asarray(f, dtype=dtype))[..., None] for f in firsts], ans, n, terms)
     # the packed Hessian parts in full, for the kernels
     _, grads, hesses = zip(*(_parts(a._expand() if isinstance(a, HyperDual) else a)
                              for a in inputs))
@@ -411,6 +409,30 @@ def _result(value, g, h, terms=()):
     shape = value.shape
     return HyperDual._new(value, fit(g, shape), None if h is None else fit(h, shape), None,
                           terms)
+
+
+def _combine(hyper, coefficients, value, n, terms):
+    """The sum of c·(gradient and Hessian parts) over the HyperDuals and their coefficients
+    (numbers, or arrays with a trailing axis of 1): one product per operand where its parts
+    share one buffer."""
+    stacked = True
+    for h in hyper:
+        stacked = stacked and h._stacked is not None
+    g = hess = None
+    for h, c in zip(hyper, coefficients):
+        if stacked:
+            g = _add_all(g, _times(h._stacked, c))
+        else:
+            g = _add_all(g, _times(h.grad, c))
+            if h._hess is not None:
+                hess = _add_all(hess, _times(h._hess, c))
+    if stacked:
+        return HyperDual._from_stacked(value, fit(g, value.shape), n, terms)
+    return _result(value, g, hess, terms)
+
+
+def _times(p, c):
+    return c * p if type(c) is np.ndarray else _ufunc._scaled(p, c)
 
 
 def _broadcast_term(c, u, w, shape, dtype=None):
@@ -622,21 +644,14 @@ def _matmul(a, b):
 
 
 @functools.lru_cache(maxsize=256)
-def _spec_parts(spec):
-    """``(a's indices, b's, the output's, and three letters the spec does not use)``."""
+def _specs(spec):
+    """For the product ``einsum(spec, a, b)``: the specs contracting a's parts with b, a with
+    b's parts (directions last), and a's gradient part with b's (all pairs of directions)."""
     ins, out = spec.split("->")
     sa, sb = ins.split(",")
-    free = [c for c in _LETTERS + _LETTERS.upper() if c not in spec][:3]
-    return sa, sb, out, *free
-
-
-def _parts_times(spec, parts, other, left):
-    """The stacked parts of one operand of ``einsum(spec, ...)`` (the left one if ``left``)
-    contracted with the other operand's plain array: one contraction, directions last."""
-    sa, sb, out, d, _, _ = _spec_parts(spec)
-    if left:
-        return contract(f"{sa}{d},{sb}->{out}{d}", parts, other)
-    return contract(f"{sa},{sb}{d}->{out}{d}", other, parts)
+    d, p, q = [c for c in _LETTERS + _LETTERS.upper() if c not in spec][:3]
+    return (f"{sa}{d},{sb}->{out}{d}", f"{sa},{sb}{d}->{out}{d}",
+            f"{sa}{p},{sb}{q}->{out}{p}{q}")
 
 
 def _one_sided(func, args, kwargs, spec, a, b):
@@ -644,33 +659,32 @@ def _one_sided(func, args, kwargs, spec, a, b):
     (a GEMM) besides the value's; numpy's own function computes (and checks) the value."""
     _check_no_dual((a, b))
     h = (a if isinstance(a, HyperDual) else b)._expand()
-    value = func(*(_primal(x) for x in args), **kwargs)
+    value = np.asarray(func(*[_primal(x) for x in args], **kwargs))
     parts = h._stacked if h._stacked is not None else (
         h.grad if h._hess is None else h._stacked_parts())
-    p = _parts_times(spec, parts, np.asarray(b if h is a else a), h is a)
-    n = h.n_directions
-    value = np.asarray(value)
+    left, right, _ = _specs(spec)
+    p = contract(left, parts, np.asarray(b)) if h is a else contract(right, np.asarray(a),
+                                                                      parts)
     p = p.astype(np.result_type(value, p), copy=False)
     if parts is h.grad:
         return HyperDual._new(value, p, None)
-    return HyperDual._from_stacked(value, p, n)
+    return HyperDual._from_stacked(value, p, h.n_directions)
 
 
 def _product(func, args, kwargs, spec, a, b):
     """Value, gradient and packed Hessian of the product ``einsum(spec, a, b)``; numpy's own
     function computes (and checks) the value."""
-    _check_no_dual((a, b))
+    n = _operands((a, b))[2]
     a, b = a._expand(), b._expand()
-    n = _n((a, b))
     with_hess = a._hess is not None or b._hess is not None
-    pa, pb = ((h._stacked_parts() if with_hess else h.grad) for h in (a, b))
-    sa, sb, out, _, p_, q_ = _spec_parts(spec)
-    value = np.asarray(func(*(_primal(x) for x in args), **kwargs))
+    pa, pb = (a._stacked_parts(), b._stacked_parts()) if with_hess else (a.grad, b.grad)
+    left, right, cross = _specs(spec)
+    value = np.asarray(func(*[_primal(x) for x in args], **kwargs))
     # the gradient and Hessian parts of each side enter linearly: the dual product rule
-    lin = _parts_times(spec, pa, b.value, True) + _parts_times(spec, pb, a.value, False)
+    lin = contract(left, pa, b.value) + contract(right, a.value, pb)
     # the cross term g_a,p g_b,q + g_a,q g_b,p: all pairs (p, q) in one contraction (a GEMM
     # for the usual specs), then its pairs p <= q and their transposes gathered and added
-    full = contract(f"{sa}{p_},{sb}{q_}->{out}{p_}{q_}", a.grad, b.grad)
+    full = contract(cross, a.grad, b.grad)
     full = full.reshape(full.shape[:-2] + (n * n,))
     flat, flat_t, _ = _packing(n)
     buf = np.empty(value.shape + (n + len(flat),), dtype=np.result_type(lin.dtype, full.dtype))
