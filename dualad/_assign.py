@@ -2,8 +2,10 @@
 
 Preallocating code (``out = np.zeros_like(x); out[i] = ...``) must keep working, including
 when the item carries a younger tag than the target (then the target becomes a dual of that
-tag whose value is its old content) or the target was built with fewer directions but only
-zero partials.
+tag whose value is its old content), a dual value where the target's is plain (nested
+duals), or the target was built with fewer directions but only zero partials. A view made by
+basic indexing (``v = out[:2]``) promotes the dual it views instead, and then views it
+again, so that writes into ``v`` reach ``out`` as they would in numpy.
 """
 import numpy as np
 
@@ -14,20 +16,29 @@ from .dual import DualNumber, _partials_index, make
 
 def _writable(arr):
     if isinstance(arr, np.ndarray) and not arr.flags.writeable:
-        return arr.copy()
+        return arr.copy()  # (a broadcast view: the partials of x * ones(n), ...)
     return arr
 
 
-def _assign(arr, index, val):
-    """``arr[index] = val`` that returns the (possibly promoted) array."""
-    if isinstance(val, DualNumber) and not isinstance(arr, DualNumber):
-        arr = make(_writable(arr), zeros_partials(arr, val.partials.shape[-1]), val._tag)
+def _ready(arr, val):
+    """``arr`` able to take ``val`` in place: writable, and a dual of val's tag when val is
+    a dual and arr is plain (its partials zero)."""
     arr = _writable(arr)
-    arr[index] = val
+    if isinstance(val, DualNumber) and not isinstance(arr, DualNumber):
+        return make(arr, zeros_partials(arr, val.partials.shape[-1]), val._tag)
     return arr
 
 
-def setitem(target, index, item):
+def _prepare(target, item):
+    """Promote ``target``'s storage (in place) so that writing ``item`` into it loses
+    nothing; a view promotes its base and views it again."""
+    link = getattr(target, "_base", None)
+    if link is not None:
+        base, index = link
+        _prepare(base, item)
+        view = base[index]
+        target.value, target._p, target._tag = view.value, view._p, view._tag
+        return
     tag = tag_of(item)
     if tag > target._tag:  # the item is younger: the target becomes its constant part
         old = make(target.value, target.partials, target._tag)
@@ -35,19 +46,22 @@ def setitem(target, index, item):
         target.partials = zeros_partials(old, item.partials.shape[-1], like=old)
         target._tag = tag
     iv, ip = split(item, target._tag)
+    target.value = _ready(target.value, iv)
+    if ip is not None:
+        n, m = target.partials.shape[-1], ip.shape[-1]
+        if n != m:
+            if n == 1 and not np.any(primal(target.partials)):
+                target.partials = zeros_partials(target.value, m, like=target.partials)
+            else:
+                raise ValueError(f"dualad: cannot assign a dual with {m} directions into one "
+                                 f"with {n}")
+    target.partials = _ready(target.partials, ip)
+
+
+def setitem(target, index, item):
+    _prepare(target, item)
+    iv, ip = split(item, target._tag)
     _lazy.before_write(target.value)  # deferred partials that read it are computed first
-    target.value = _assign(target.value, index, iv)
-    pindex = _partials_index(index)
-    if ip is None:
-        _lazy.before_write(target.partials)
-        target.partials = _assign(target.partials, pindex, 0.0)
-        return
-    n, m = target.partials.shape[-1], ip.shape[-1]
-    if n != m:
-        if n == 1 and not np.any(primal(target.partials)):
-            target.partials = zeros_partials(target.value, m, like=target.partials)
-        else:
-            raise ValueError(f"dualad: cannot assign a dual with {m} directions into one "
-                             f"with {n}")
+    target.value[index] = iv
     _lazy.before_write(target.partials)
-    target.partials = _assign(target.partials, pindex, ip)
+    target.partials[_partials_index(index)] = 0.0 if ip is None else ip

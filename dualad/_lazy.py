@@ -208,9 +208,15 @@ def before_write(arr):
     for node in pending:
         if node.result is not None:
             continue
-        if node.ans is arr or any(v is arr for v in node.values) or any(
-                s is arr or (isinstance(s, Deferred) and s.result is arr) for s in node.srcs):
+        if _overlaps(node.ans, arr) or any(_overlaps(v, arr) for v in node.values) or any(
+                _overlaps(s.result if isinstance(s, Deferred) else s, arr) for s in node.srcs):
             node.materialize()
+
+
+def _overlaps(a, arr):
+    # memory, not identity: the write may go through a view (v = x[:2]; v[0] = ...)
+    return a is arr or (type(a) is np.ndarray and type(arr) is np.ndarray
+                        and np.may_share_memory(a, arr))
 
 
 # --- materialization ----------------------------------------------------------------------

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from . import kernels
+from . import _kernels as kernels
 from .dual import DualNumber, make
 
 

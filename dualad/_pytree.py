@@ -46,6 +46,10 @@ def flatten(tree):
     ``k`` axes are kept.
     """
     arrays = [np.asarray(leaf) for leaf in leaves(tree)]
+    for leaf, a in zip(leaves(tree), arrays):
+        if a.dtype.kind not in "biuf":  # (None, strings, complex: not real parameters)
+            raise TypeError(f"dualad: a parameter tree holds {type(leaf).__name__} of dtype "
+                            f"{a.dtype}; its leaves must be real numbers or arrays")
     dtype = np.result_type(*(a.dtype if a.dtype.kind == "f" else np.float64 for a in arrays))
     shapes = [a.shape for a in arrays]
     sizes = [a.size for a in arrays]

@@ -78,7 +78,8 @@ def jvp_many(f: Callable[[Any], Any], x: Any, directions: Any) -> Tuple[Any, Any
     [[2.0, 0.0], [0.0, 4.0]]
     """
     x = _as_input(x)
-    directions = np.asarray(directions, dtype=np.result_type(primal(x), np.float32))
+    directions = np.asarray(_as_input(directions, "directions"),
+                            dtype=np.result_type(primal(x), np.float32))
     if directions.shape[:-1] != np.shape(x) or directions.ndim != np.ndim(x) + 1:
         raise ValueError(f"dualad: directions of shape {directions.shape} do not fit x of "
                          f"shape {np.shape(x)}; expected {np.shape(x)} + (n,)")
@@ -89,9 +90,19 @@ def _jvp_leaves(f, xs, directions):
     """``jvp_many`` for ``f(*xs)``, each array ``xs[i]`` with its directions
     ``directions[i]`` (shape ``xs[i].shape + (n,)``, one n): no validation."""
     with running(new_tag()) as tag:
-        y = _drop_finished(_as_output(f(*[make(x, v, tag) for x, v in zip(xs, directions)])),
-                           tag)
+        # read-only views: an f writing into its argument (x *= 2) copies first, and leaves
+        # the caller's x and the next chunk's input as they were
+        y = _drop_finished(_as_output(f(*[make(_unshared(x), _unshared(v), tag)
+                                          for x, v in zip(xs, directions)])), tag)
     return _extract(y, tag, directions[0].shape[-1])
+
+
+def _unshared(a):
+    if isinstance(a, DualNumber):
+        return a.copy()  # (a dual of an enclosing helper: its storage is that helper's)
+    a = a.view()
+    a.flags.writeable = False
+    return a
 
 
 def _drop_finished(y, tag):
@@ -119,11 +130,13 @@ def derivative(f: Callable[[Any], Any], x: Any, order: int = 1) -> Any:
     >>> derivative(lambda x: x ** 3, 2.0, order=2)
     12.0
     """
+    if type(order) is not int and not (isinstance(order, np.integer) and order.dtype.kind
+                                       in "iu") or order < 0:  # (no bool: True is not 1)
+        raise ValueError(f"dualad: order must be a non-negative integer, got {order!r}")
+    order = int(order)
     if (type(x) is float or type(x) is int) and (order == 1 or order == 2) \
             and not (_RUNNING["taylor"] or _RUNNING["hyperdual"]) or type(x) is ScalarDual:
         return scalar_derivative(f, x, order)  # plain-Python scalars: dualad/scalar.py
-    if not isinstance(order, (int, np.integer)) or order < 0:
-        raise ValueError(f"dualad: order must be a non-negative integer, got {order!r}")
     x = _as_input(x)
     if np.ndim(x) != 0:
         raise ValueError(f"dualad: derivative takes a scalar x, got shape {np.shape(x)}; "
@@ -178,6 +191,13 @@ def jvp(f: Callable[[Any], Any], x: Any, v: Any) -> Tuple[Any, Any]:
     return _plain(value), _plain(partials[..., 0])
 
 
+def _check_chunk(chunk_size):
+    if type(chunk_size) is not int and not (isinstance(chunk_size, np.integer) and
+                                            chunk_size.dtype.kind in "iu") or chunk_size < 1:
+        raise ValueError(f"dualad: chunk_size must be a positive integer, got {chunk_size!r}")
+    return int(chunk_size)
+
+
 def _auto_chunk(n, itemsize):
     return int(max(1, min(n, CHUNK_BUDGET_BYTES // (itemsize * max(n, 1) * _TEMPORARIES))))
 
@@ -206,10 +226,8 @@ def _value_and_jacobian(f, x, chunk_size=None):
     """``(f(x), Jacobian)`` with the directions in chunks of a memory budget."""
     shape, size = np.shape(x), int(np.prod(np.shape(x), dtype=np.int64))
     dtype = np.result_type(primal(x), np.float32)
-    if chunk_size is None:
-        chunk_size = _auto_chunk(size, dtype.itemsize)
-    if not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
-        raise ValueError(f"dualad: chunk_size must be a positive integer, got {chunk_size!r}")
+    chunk_size = _auto_chunk(size, dtype.itemsize) if chunk_size is None else \
+        _check_chunk(chunk_size)
     blocks, out_shape = [], None
     for start in range(0, max(size, 1), chunk_size):
         k = min(chunk_size, size - start) if size else 0
@@ -256,6 +274,8 @@ def _hyperdual_hessian(f, x, chunk_size):
         # a pass over c directions holds about size * c * c / 2 Hessian entries
         per_pair = x.dtype.itemsize * max(size, 1) * 8
         chunk_size = max(1, min(size, int(math.sqrt(2 * CHUNK_BUDGET_BYTES / per_pair))))
+    else:
+        chunk_size = _check_chunk(chunk_size)
     eye = np.eye(size, dtype=x.dtype)
     if chunk_size >= size:  # one pass over every direction: no blocks to assemble
         y = _hyper_output(f(HyperDual._new(x, eye.reshape(shape + (size,)), None)), size)
@@ -368,12 +388,15 @@ def _over_arguments(helper, f, all_args, argnums, **kwargs):
     the chosen arguments (arrays, numbers or parameter trees) are flattened into one vector,
     differentiated in one call, and the result is split back into their structures."""
     single = isinstance(argnums, (int, np.integer))
-    nums = (argnums,) if single else tuple(argnums)
-    if not nums or not all(isinstance(i, (int, np.integer)) and -len(all_args) <= i
-                           < len(all_args) for i in nums):
+    nums = (argnums,) if single else tuple(argnums) if isinstance(argnums, (tuple, list)) \
+        else ()
+    if not nums or not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) and
+                           -len(all_args) <= i < len(all_args) for i in nums):
         raise ValueError(f"dualad: argnums {argnums!r} does not pick among the "
-                         f"{len(all_args)} arguments of f")
+                         f"{len(all_args)} arguments of f (an int or a tuple of ints)")
     nums = tuple(int(i) % len(all_args) for i in nums)
+    if len(set(nums)) != len(nums):
+        raise ValueError(f"dualad: argnums {argnums!r} names an argument twice")
     vectors, unflattens = [], []
     for i in nums:
         a = all_args[i]

@@ -80,8 +80,10 @@ class DualNumber(NoSilentConversion, NDArrayOperatorsMixin):
     [1.0, 0.540302]
     """
 
-    # _p: the partials array, or a _lazy.Deferred node that computes it when first read
-    __slots__ = ("value", "_p", "_tag")
+    # _p: the partials array, or a _lazy.Deferred node that computes it when first read;
+    # _base: (dual, index) for a view made by basic indexing, so that a write into the view
+    # that must promote its storage promotes the dual it views (unset otherwise)
+    __slots__ = ("value", "_p", "_tag", "_base")
     __hash__ = None  # mutable, and == is elementwise
 
     @property
@@ -164,8 +166,12 @@ class DualNumber(NoSilentConversion, NDArrayOperatorsMixin):
         index = _plain_index(index)
         value = self.value[index]
         if not isinstance(value, (np.ndarray, DualNumber)):
-            value = np.asarray(value)  # keep 0-d results arrays, not numpy scalars
-        return make(value, self.partials[_partials_index(index)], self._tag)
+            # keep 0-d results arrays, not numpy scalars (a copy, as numpy's scalar is)
+            return make(np.asarray(value), self.partials[_partials_index(index)], self._tag)
+        view = make(value, self.partials[_partials_index(index)], self._tag)
+        if _is_basic(index):  # numpy views it: writes into the view must reach self
+            view._base = (self, index)
+        return view
 
     def __setitem__(self, index, item):
         from ._assign import setitem
@@ -305,6 +311,16 @@ def _plain_index(index):
     if any(isinstance(i, DualNumber) for i in index):
         raise TypeError(_DROP_MSG.format(what="an index"))
     return index
+
+
+_BASIC = (int, np.integer, slice, type(None), type(Ellipsis))
+
+
+def _is_basic(index):
+    for i in index:
+        if not isinstance(i, _BASIC) or isinstance(i, bool):
+            return False
+    return True
 
 
 def _partials_index(index):

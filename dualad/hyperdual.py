@@ -34,13 +34,14 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
-from . import _functions, _ufunc, kernels
+from . import _functions, _kernels as kernels, _ufunc
 from ._bilinear import contract
 from ._partials import _all_finite, fit, map_leaves, primal, through_stacked
 from ._rules import RULES, arguments_read
 from ._tags import fresh
 from ._trace import Untraceable, second_derivatives
-from .dual import DualNumber, _partials_index, _plain_index, make, square_or_power
+from .dual import (DualNumber, _as_float_array, _partials_index, _plain_index, make,
+                   square_or_power)
 from .taylor import PerturbationMix, Taylor
 
 
@@ -84,16 +85,15 @@ class HyperDual(NDArrayOperatorsMixin):
     __hash__ = None
 
     def __init__(self, value, grad, hess=None):
-        value = np.asarray(value, dtype=np.result_type(np.asarray(value).dtype, np.float64)
-                           if np.asarray(value).dtype.kind != "f" else None)
-        grad = np.asarray(grad, dtype=value.dtype)
+        value = _as_float_array(value, "HyperDual value")
+        grad = _as_float_array(grad, "HyperDual grad").astype(value.dtype, copy=False)
         if grad.shape[:-1] != value.shape or grad.ndim != value.ndim + 1:
             raise ValueError(f"dualad: HyperDual grad must have shape {value.shape} + (n,), "
                              f"got {grad.shape}")
         n = grad.shape[-1]
         m = n * (n + 1) // 2
         if hess is not None:
-            hess = np.asarray(hess, dtype=value.dtype)
+            hess = _as_float_array(hess, "HyperDual hess").astype(value.dtype, copy=False)
             if hess.shape != value.shape + (m,):
                 raise ValueError(f"dualad: HyperDual hess must have shape "
                                  f"{value.shape + (m,)} (upper triangle of {n}x{n}), "
@@ -103,8 +103,7 @@ class HyperDual(NDArrayOperatorsMixin):
     @classmethod
     def seed(cls, x):
         """Seed every element of ``x`` as its own direction (gradient part = identity)."""
-        x = np.asarray(x, dtype=np.result_type(np.asarray(x).dtype, np.float32)
-                       if np.asarray(x).dtype.kind == "f" else np.float64)
+        x = _as_float_array(x, "x")
         n = x.size
         return cls(x, np.eye(n, dtype=x.dtype).reshape(x.shape + (n,)))
 
@@ -185,6 +184,9 @@ class HyperDual(NDArrayOperatorsMixin):
     def transpose(self, *axes):
         return np.transpose(self, (axes[0] if len(axes) == 1 else axes) or None)
 
+    def __setitem__(self, index, item):
+        _refuse_writes()
+
     def __float__(self):
         # PerturbationMix (a TypeError): hessian() redoes the work with nested duals, so code
         # calling dualad.math (which takes floats through math) still gets its Hessian
@@ -209,6 +211,8 @@ class HyperDual(NDArrayOperatorsMixin):
         if rule is not None and method == "__call__" and not kwargs:
             return _apply_rule(ufunc, rule, inputs)
         _check_no_dual(inputs)
+        if kwargs.get("out") is not None:
+            _refuse_writes()
         if method != "__call__" or kwargs:
             return _via_nested(getattr(ufunc, method), inputs, kwargs)
         if ufunc in _ufunc.PRIMAL:
@@ -223,6 +227,8 @@ class HyperDual(NDArrayOperatorsMixin):
                                   "DualNumber or Taylor; use nested duals")
         if not all(issubclass(t, (HyperDual, DualNumber, np.ndarray)) for t in types):
             return NotImplemented
+        if kwargs.get("out") is not None:
+            _refuse_writes()
         category = _functions.CATEGORY.get(func)
         if category == "primal":
             return func(*(_primal(a) for a in args), **kwargs)
@@ -237,6 +243,18 @@ class HyperDual(NDArrayOperatorsMixin):
 
 def _primal(a):
     return a.value if isinstance(a, HyperDual) else primal(a)
+
+
+def _refuse_dtype(dtype):
+    raise TypeError(f"dualad: a HyperDual operation gave dtype {dtype}; HyperDual takes "
+                    "real numbers only (complex and object constants are not supported)")
+
+
+def _refuse_writes():
+    # PerturbationMix: hessian() and derivative() redo the work with nested duals, which
+    # write in place (views included) as numpy does
+    raise PerturbationMix("dualad: a HyperDual cannot be written in place (x[i] = ..., "
+                          "x *= ..., out=); hessian() uses nested duals for such functions")
 
 
 def _check_no_dual(inputs):
@@ -366,6 +384,8 @@ def _apply_rule(ufunc, rule, inputs):
     if type(ans) is not np.ndarray:
         ans = np.asarray(ans)
     shape, dtype = ans.shape, ans.dtype
+    if dtype.kind != "f":
+        _refuse_dtype(dtype)
     if rule.kind == "linear":
         terms = _scaled_terms(inputs, rule.derivs, shape)  # first: it may expand the inputs
         return _combine([inputs[a] for a in live], [rule.derivs[a] for a in live], ans, n,
@@ -516,10 +536,11 @@ def _sum_all(a, n):
     (directions × elements) by (elements × directions), with no dispatch in between."""
     parts = a._stacked if a._stacked is not None else (
         a.grad if a._hess is None else np.concatenate([a.grad, a._hess], axis=-1))
-    summed = np.add.reduce(parts.reshape(-1, parts.shape[-1]), axis=0)
+    size = a.value.size  # (not -1: an empty x has no directions either)
+    summed = np.add.reduce(parts.reshape(size, parts.shape[-1]), axis=0)
     full = None
     for c, u, w in a._terms:
-        t = np.matmul((c.reshape(-1, 1) * u.reshape(-1, n)).T, w.reshape(-1, n))
+        t = np.matmul((c.reshape(size, 1) * u.reshape(size, n)).T, w.reshape(size, n))
         full = t if full is None else np.add(full, t, out=full)
     packed = _packed(full, n)
     hess = packed if a._hess is None else summed[n:] + packed
@@ -660,6 +681,8 @@ def _one_sided(func, args, kwargs, spec, a, b):
     _check_no_dual((a, b))
     h = (a if isinstance(a, HyperDual) else b)._expand()
     value = np.asarray(func(*[_primal(x) for x in args], **kwargs))
+    if value.dtype.kind != "f":
+        _refuse_dtype(value.dtype)
     parts = h._stacked if h._stacked is not None else (
         h.grad if h._hess is None else h._stacked_parts())
     left, right, _ = _specs(spec)
@@ -680,6 +703,8 @@ def _product(func, args, kwargs, spec, a, b):
     pa, pb = (a._stacked_parts(), b._stacked_parts()) if with_hess else (a.grad, b.grad)
     left, right, cross = _specs(spec)
     value = np.asarray(func(*[_primal(x) for x in args], **kwargs))
+    if value.dtype.kind != "f":
+        _refuse_dtype(value.dtype)
     # the gradient and Hessian parts of each side enter linearly: the dual product rule
     lin = contract(left, pa, b.value) + contract(right, a.value, pb)
     # the cross term g_a,p g_b,q + g_a,q g_b,p: all pairs (p, q) in one contraction (a GEMM

@@ -57,7 +57,13 @@ def test_a_list_of_numbers_stays_an_array():
     assert isinstance(g, np.ndarray) and g.tolist() == [3.0, 2.0]
 
 
-@pytest.mark.parametrize("argnums", [3, (), (0, 5), "x"])
+@pytest.mark.parametrize("argnums", [3, (), (0, 5), "x", 1.0, None, True, (0, 0), (1, -2)])
 def test_bad_argnums(argnums):
     with pytest.raises(ValueError, match="argnums"):
         ad.gradient(f, X, Y, Z, argnums=argnums)
+
+
+@pytest.mark.parametrize("leaf", [None, "a", 1j, np.array([1.0, None])])
+def test_parameter_tree_leaves_must_be_real(leaf):
+    with pytest.raises(TypeError, match="parameter tree"):
+        ad.gradient(lambda p: p["a"] * 2.0, {"a": 1.0, "b": leaf})

@@ -67,10 +67,11 @@ def test_derivative_of_array_x_raises(x):
         ad.derivative(np.sin, x)
 
 
-@pytest.mark.parametrize("order", [-1, 1.5, "2"])
-def test_derivative_bad_order(order):
+@pytest.mark.parametrize("order", [-1, 1.5, "2", 1.0, True, np.True_])
+@pytest.mark.parametrize("x", [1.0, np.array(1.0)])  # the float path and the array path
+def test_derivative_bad_order(order, x):
     with pytest.raises(ValueError, match="order"):
-        ad.derivative(np.sin, 1.0, order=order)
+        ad.derivative(np.sin, x, order=order)
 
 
 # =========================================================================================
@@ -196,10 +197,13 @@ def test_chunk_size_larger_than_input_and_numpy_int():
                                   expected)
 
 
-@pytest.mark.parametrize("chunk", [0, -1, 1.5, "2"])
-def test_bad_chunk_size_raises(chunk):
+@pytest.mark.parametrize("chunk", [0, -1, 1.5, "2", True])
+@pytest.mark.parametrize("helper", [ad.jacobian,
+                                    lambda f, x, chunk_size: ad.hessian(
+                                        lambda v: np.sum(f(v)), x, chunk_size=chunk_size)])
+def test_bad_chunk_size_raises(chunk, helper):
     with pytest.raises(ValueError, match="chunk_size"):
-        ad.jacobian(np.sin, [1.0, 2.0], chunk_size=chunk)
+        helper(np.sin, [1.0, 2.0], chunk_size=chunk)
 
 
 def test_automatic_chunk_size_bounds_directions(monkeypatch):
@@ -258,6 +262,9 @@ def test_jvp_many_bad_directions_raise():
         ad.jvp_many(np.sin, np.ones(2), np.ones((3, 1)))
     with pytest.raises(ValueError, match="directions"):
         ad.jvp_many(np.sin, np.ones(2), np.ones(2))
+    for directions in ([[1.0], [None]], [[1j], [1.0]], [["a"], ["b"]]):  # not nan, not 0
+        with pytest.raises(TypeError, match="directions"):
+            ad.jvp_many(np.sin, np.ones(2), directions)
 
 
 # =========================================================================================
@@ -279,6 +286,27 @@ def test_function_returning_non_numbers_raises(result, helper):
 def test_bad_x_raises(x):
     with pytest.raises(TypeError, match="x"):
         ad.jacobian(np.sin, x)
+
+
+@pytest.mark.parametrize("call", [
+    lambda f, x: ad.jacobian(f, x, chunk_size=1),
+    lambda f, x: ad.jvp(f, x, np.ones_like(x))[1],
+    lambda f, x: ad.hessian(lambda v: np.sum(f(v)), x),
+    lambda f, x: ad.hessian(lambda v: np.sum(f(v)), x, method="nested")])
+def test_f_writing_into_its_argument_leaves_x_alone(call):
+    # f(v) = (2v)² once v *= 2 ran on a copy; each chunk must start from the same x
+    def f(v):
+        v *= 2.0
+        return v ** 2
+    x = np.array([1.0, 2.0, 3.0])
+    plain = call(lambda v: (2.0 * v) ** 2, x.copy())
+    np.testing.assert_array_equal(call(f, x), plain)
+    np.testing.assert_array_equal(x, [1.0, 2.0, 3.0])
+
+
+def test_hessian_of_empty_input():
+    for method in ("hyperdual", "nested"):
+        assert ad.hessian(lambda v: np.sum(v ** 3), np.zeros(0), method=method).shape == (0, 0)
 
 
 def test_errors_inside_f_propagate():

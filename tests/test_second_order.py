@@ -10,6 +10,7 @@ plain floats. A rule added to the table is tested here without editing this file
 without a sympy expression in ``_symbolic.py`` fails ``test_every_rule_has_a_symbolic_oracle``.
 """
 import zlib
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -485,6 +486,23 @@ def test_hyperdual_refuses_silent_conversion():
         float(h[0])
     with pytest.raises(TypeError):
         np.asarray(h)
+
+
+@pytest.mark.parametrize("make", [lambda: HyperDual(1j, [1.0]), lambda: HyperDual("a", [1.0]),
+                                  lambda: HyperDual(1.0, [1j]), lambda: HyperDual.seed(1j),
+                                  lambda: HyperDual.seed(None), lambda: HyperDual.seed(["a"])])
+def test_hyperdual_takes_real_numbers_only(make):
+    with pytest.raises(TypeError, match="real|complex"):
+        make()
+
+
+@pytest.mark.parametrize("op", [lambda h: h * np.array([1j, 2.0]), lambda h: h ** 3 * 1j,
+                                lambda h: np.array([[1j, 0.0], [0.0, 1.0]]) @ h,
+                                lambda h: h @ (h * 1j), lambda h: h * Fraction(1, 2)])
+def test_hyperdual_refuses_complex_and_object_constants(op):
+    # (not a silently dropped imaginary part, nor an error from inside the kernels)
+    with pytest.raises(TypeError, match="HyperDual"):
+        op(HyperDual.seed(np.array([1.0, 2.0])))
 
 
 # --- perturbation confusion at higher orders -----------------------------------------------

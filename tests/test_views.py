@@ -1,0 +1,111 @@
+"""Writes through views and aliases, as numpy code makes them, at every order.
+
+numpy code writes into views (``v = out[:2]; v *= x``) and aliases (``a = out; a *= x``).
+The write must reach the viewed array even when the dual storage has to be promoted first
+(a younger tag, dual values under nested duals, read-only broadcast partials), deferred
+partials that read the array must see the old values, and HyperDual (which cannot write in
+place) must hand such functions to nested duals. Oracles: finite differences of the same
+function on plain floats (so numpy's own view semantics define the answer) and closed forms.
+"""
+import numpy as np
+import pytest
+
+import dualad as ad
+from _fd import fd_jacobian
+
+
+def view_imul(x):  # o[0] = x * x through a view: x²
+    o = x * np.ones(2)
+    v = o[:1]
+    v *= x
+    return o[0]
+
+
+def view_setitem(x):  # o[0] = x³ written into a view
+    o = x * np.ones(3)
+    v = o[:2]
+    v[0] = x ** 3
+    return o[0] + o[2]
+
+
+def fancy_copy(x):  # advanced indexing copies, in numpy too: the write does not reach o
+    o = x * np.ones(2)
+    v = o[[0]]
+    v[0] = x ** 3
+    return o[0] * x
+
+
+def zeros_view(x):  # a constant array made a dual by a write into its view
+    o = np.zeros(3) * x
+    o[1:][0] = x ** 3
+    return o[1]
+
+
+FUNCTIONS = [view_imul, view_setitem, fancy_copy, zeros_view]
+
+
+def scalar_fd(f, x, order):
+    g = f
+    for _ in range(order - 1):
+        g = (lambda h: lambda t: fd_jacobian(lambda s: h(float(s)), np.array(t), h=1e-2))(g)
+    return float(fd_jacobian(lambda s: g(float(s)), np.array(x), h=1e-2))
+
+
+@pytest.mark.parametrize("f", FUNCTIONS)
+@pytest.mark.parametrize("order", [1, 2, 3])
+def test_derivatives_through_views(f, order):
+    got = ad.derivative(f, 1.3, order=order)
+    np.testing.assert_allclose(got, scalar_fd(f, 1.3, order), rtol=1e-5, atol=1e-5)
+
+
+def test_hand_built_constant_dual_promoted_through_its_view():
+    def f(x):
+        o = ad.DualNumber(np.zeros(2))
+        v = o[:1]
+        v[0] = x * x
+        return o[0]
+    assert ad.derivative(f, 3.0) == 6.0
+
+
+def view_in_product(v):  # out[0] *= v[1] through a view: v0 v1 + v1
+    out = v * 1.0
+    w = out[:1]
+    w *= v[1]
+    return np.sum(out)
+
+
+def alias_imul(v):  # out *= v through an alias: Σ v²
+    out = v * 1.0
+    a = out
+    a *= v
+    return np.sum(out)
+
+
+@pytest.mark.parametrize("method", ["hyperdual", "nested"])
+def test_hessians_of_in_place_writes(method):
+    x = np.array([1.5, -0.5])
+    np.testing.assert_array_equal(ad.hessian(view_in_product, x, method=method),
+                                  [[0.0, 1.0], [1.0, 0.0]])
+    np.testing.assert_array_equal(ad.hessian(alias_imul, x, method=method), 2 * np.eye(2))
+
+
+def test_hyperdual_refuses_in_place_writes_clearly():
+    h = ad.HyperDual.seed(np.array([1.0, 2.0]))
+    for write in (lambda: h.__setitem__(0, 1.0), lambda: h.__imul__(h),
+                  lambda: np.sin(h, out=h), lambda: np.concatenate([h, h], out=h)):
+        with pytest.raises(TypeError, match="in place"):
+            write()
+
+
+def test_deferred_partials_see_a_write_through_a_view():
+    # sin's partials may be deferred until read; the write into o's view comes first
+    x = np.linspace(0.1, 1.0, 100_000)
+
+    def f(x):
+        o = x * 1.0
+        y = np.sin(o)
+        v = o[:10]
+        v[...] = 0.0
+        return y
+    _, t = ad.jvp(f, x, np.ones_like(x))
+    np.testing.assert_allclose(t, np.cos(x), rtol=1e-14, atol=1e-15)
