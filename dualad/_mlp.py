@@ -40,16 +40,22 @@ def hidden_pass(G, P, bias, dbias, propagated):
                 G[b, r, j] = on[j] * t  # a product, as the chain rule's: 0 * inf is nan
 
 
+@numba.njit(cache=True, nogil=True)
+def first_bad_label(labels, units):
+    """The first row whose label is outside [0, units), else -1 (one pass, no temporaries:
+    it runs on every loss evaluation)."""
+    for b in range(labels.shape[0]):
+        if labels[b] < 0 or labels[b] >= units:
+            return b
+    return -1
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def output_pass(G, P, bias, dbias, propagated, labels):
-    """``(mean loss, d, bad)`` of softmax cross-entropy on the logits in ``G`` (as in
+    """``(mean loss, d)`` of softmax cross-entropy on the logits in ``G`` (as in
     ``hidden_pass``, bias not yet added): ``d[i]`` the directional derivative of the mean
-    loss along direction i, ``bad`` the first sample whose label is out of range (else -1;
-    nothing is computed then)."""
+    loss along direction i. The labels must be in range (``first_bad_label``)."""
     batch, rows, units = G.shape
-    for b in range(batch):
-        if labels[b] < 0 or labels[b] >= units:
-            return np.nan, np.zeros(rows - 1), b
     z = np.empty(units, dtype=G.dtype)
     e = np.empty(units, dtype=G.dtype)
     total = 0.0
@@ -77,4 +83,4 @@ def output_pass(G, P, bias, dbias, propagated, labels):
                 if j == label:
                     t_label = t
             d[r - 1] += acc / s - t_label
-    return total / batch, d / batch, -1
+    return total / batch, d / batch

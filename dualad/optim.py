@@ -8,43 +8,112 @@
 >>> SGD(lr=0.1).step(w, [np.array([1.0, -1.0])])[0].tolist()
 [0.9, 2.1]
 """
+import numbers
+
 import numpy as np
 
-from ._pytree import leaves
+from ._pytree import is_tree
 
 __all__ = ["SGD", "Adam"]
 
 
+def _real(name, x, lo, hi, hi_open=True, lo_open=False):
+    """``x`` as a float after checking it is a real number (not a bool) in the interval."""
+    if not isinstance(x, numbers.Real) or isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"dualad: {name} must be a real number, got {x!r}")
+    x = float(x)
+    if not ((lo < x if lo_open else lo <= x) and (x < hi if hi_open else x <= hi)):
+        raise ValueError(f"dualad: {name} must be in {'(' if lo_open else '['}{lo}, {hi}"
+                         f"{')' if hi_open else ']'}, got {x!r}")
+    return x
+
+
+def _bool(name, x):
+    # a string such as "no" would otherwise count as True
+    if not isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"dualad: {name} must be a bool, got {x!r}")
+    return bool(x)
+
+
+def _describe(t):
+    if isinstance(t, dict):
+        return f"a dict with keys {list(t)}"
+    if is_tree(t):
+        return f"a {type(t).__name__} of {len(t)}"
+    return "an array" if isinstance(t, np.ndarray) else type(t).__name__
+
+
+def _pair(p, g, ps, gs):
+    """Append the leaves of the parameters ``p`` and the gradients ``g`` to ``ps``, ``gs``,
+    pairing dict entries by key (not by insertion order); returns ``p``'s structure (dict keys
+    and nesting), which the optimizer's state is bound to."""
+    if isinstance(p, dict):
+        if not isinstance(g, dict) or g.keys() != p.keys():
+            raise _mismatch(p, g)
+        return tuple((k, _pair(v, g[k], ps, gs)) for k, v in p.items())
+    if is_tree(p):
+        if not isinstance(g, (list, tuple)) or len(g) != len(p):
+            raise _mismatch(p, g)
+        return tuple(_pair(v, w, ps, gs) for v, w in zip(p, g))
+    if is_tree(g):
+        raise _mismatch(p, g)
+    ps.append(p)
+    gs.append(g)
+    return None
+
+
+def _mismatch(p, g):
+    return ValueError(f"dualad: gradients must have the parameters' structure: parameters "
+                      f"{_describe(p)}, got {_describe(g)}")
+
+
 class _Optimizer:
     def __init__(self, lr):
-        if not lr > 0:
-            raise ValueError(f"dualad: learning rate must be positive, got {lr!r}")
-        self.lr = lr
+        self.lr = _real("learning rate", lr, 0, np.inf, lo_open=True)
         self.iterations = 0
-        self._slots = None
+        self._slots = self._layout = None
 
     def step(self, params, grads):
-        """Apply one update to ``params`` from ``grads`` (same structure); returns params."""
-        ps, gs = leaves(params), leaves(grads)
-        if len(ps) != len(gs):
-            raise ValueError(f"dualad: {len(ps)} parameters but {len(gs)} gradients")
-        for p, g in zip(ps, gs):
+        """Apply one update to ``params`` from ``grads`` (same structure; dicts are paired
+        by key); returns params."""
+        ps, gs = [], []
+        structure = _pair(params, grads, ps, gs)
+        for i, (p, g) in enumerate(zip(ps, gs)):
             if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
                 what = f"an array of dtype {p.dtype}" if isinstance(p, np.ndarray) \
                     else type(p).__name__
                 raise TypeError(f"dualad: optimizer parameters must be float ndarrays, got {what}")
-            if np.shape(g) != p.shape:
-                raise ValueError(f"dualad: gradient of shape {np.shape(g)} for a parameter "
+            gs[i] = g = np.asarray(g)
+            if g.dtype.kind not in "biuf":  # casting would drop imaginary parts or parse text
+                raise TypeError(f"dualad: gradients must be real numbers, got dtype {g.dtype}")
+            if g.shape != p.shape:
+                raise ValueError(f"dualad: gradient of shape {g.shape} for a parameter "
                                  f"of shape {p.shape}")
+        layout = structure, [(p.shape, p.dtype) for p in ps]
         if self._slots is None:
-            self._slots = [self._init_slot(p) for p in ps]
+            self._slots, self._layout = [self._init_slot(p) for p in ps], layout
+        elif layout != self._layout:  # the state (momenta, moments) belongs to other arrays
+            raise ValueError(_layout_error(self._layout, layout))
         self.iterations += 1
         for p, g, slot in zip(ps, gs, self._slots):
-            self._update(p, np.asarray(g, dtype=p.dtype), slot)
+            self._update(p, g.astype(p.dtype, copy=False), slot)
         return params
 
     def _init_slot(self, p):
         return None
+
+
+def _layout_error(built, got):
+    (structure, arrays), (new_structure, new_arrays) = built, got
+    shapes, new_shapes = [s for s, _ in arrays], [s for s, _ in new_arrays]
+    if structure != new_structure and len(shapes) == len(new_shapes):
+        what = "another structure (containers, dict keys or their order)"
+    elif shapes != new_shapes:
+        what = f"parameters {shapes}, got {new_shapes}"
+    else:
+        what = f"dtypes {[str(d) for _, d in arrays]}, got {[str(d) for _, d in new_arrays]}"
+    return f"dualad: this optimizer's state was built for {what}; use one optimizer per " \
+           "set of parameters"
 
 
 class SGD(_Optimizer):
@@ -59,9 +128,8 @@ class SGD(_Optimizer):
 
     def __init__(self, lr=0.01, momentum=0.0, nesterov=False):
         super().__init__(lr)
-        if not 0 <= momentum < 1:
-            raise ValueError(f"dualad: momentum must be in [0, 1), got {momentum!r}")
-        self.momentum, self.nesterov = momentum, nesterov
+        self.momentum = _real("momentum", momentum, 0, 1)
+        self.nesterov = _bool("nesterov", nesterov)
 
     def _init_slot(self, p):
         return np.zeros_like(p) if self.momentum else None
@@ -93,10 +161,8 @@ class Adam(_Optimizer):
 
     def __init__(self, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
         super().__init__(lr)
-        for name, b in (("beta_1", beta_1), ("beta_2", beta_2)):
-            if not 0 <= b < 1:
-                raise ValueError(f"dualad: {name} must be in [0, 1), got {b!r}")
-        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+        self.beta_1, self.beta_2 = _real("beta_1", beta_1, 0, 1), _real("beta_2", beta_2, 0, 1)
+        self.epsilon = _real("epsilon", epsilon, 0, np.inf)
 
     def _init_slot(self, p):
         return np.zeros_like(p), np.zeros_like(p)

@@ -52,7 +52,15 @@ def _leaf_arrays(params):
         if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
             raise TypeError("dualad: parameters must be float ndarrays (in a list, tuple or "
                             f"dict), got {type(p).__name__}")
+    if not out:
+        raise ValueError("dualad: params has no arrays (an empty dict)")
     return out
+
+
+def _scalar(value):
+    if np.ndim(value) != 0:
+        raise ValueError(f"dualad: the loss must return a scalar, got shape {np.shape(value)}")
+    return float(value)
 
 
 def exact_grad(loss, params, *batch, chunk_size=None):
@@ -68,9 +76,7 @@ def exact_grad(loss, params, *batch, chunk_size=None):
     vector, unflatten = flatten(params)
     value, grad = _value_and_jacobian(lambda v: loss(unflatten(v), *batch), vector,
                                       chunk_size)
-    if np.ndim(value) != 0:
-        raise ValueError(f"dualad: the loss must return a scalar, got shape {np.shape(value)}")
-    return float(value), unflatten(grad)
+    return _scalar(value), unflatten(grad)
 
 
 def forward_grad(loss, params, *batch, k=1, rng=None):
@@ -89,12 +95,16 @@ def forward_grad(loss, params, *batch, k=1, rng=None):
     # one dual per leaf (no flattening and slicing of duals): one jvp along all tangents
     value, partials = _jvp_leaves(lambda *duals: loss(rebuild(params, duals), *batch), arrays,
                                   tangents)
-    return float(value), rebuild(params, _estimate(arrays, tangents, partials))
+    return _scalar(value), rebuild(params, _estimate(arrays, tangents, partials))
 
 
 def _check_k(k):
-    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"dualad: k (the number of tangents) must be a positive int, got {k!r}")
+    _positive_int(k, "k (the number of tangents) must be a positive int")
+
+
+def _positive_int(x, what):
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)) or x < 1:
+        raise ValueError(f"dualad: {what}, got {x!r}")
 
 
 def _draw_tangents(arrays, k, rng):
@@ -135,6 +145,10 @@ def step(loss, params, optimizer, *batch, method="exact", k=1, rng=None, chunk_s
     >>> step(lambda p: np.sum(p[0] ** 2), params, SGD(lr=0.25)), params[0].tolist()
     (9.0, [1.5])
     """
+    # checked before the gradient, which may take long
+    if isinstance(optimizer, type) or not callable(getattr(optimizer, "step", None)):
+        raise TypeError("dualad: optimizer must be an optimizer instance with a step(params, "
+                        f"grads) method, such as optim.SGD(0.01), got {optimizer!r}")
     if grad_fn is not None:
         value, grads = grad_fn(params, *batch)
     elif method == "exact":
@@ -211,11 +225,14 @@ def fit(loss, params, optimizer, data=(), epochs=1, batch_size=None, method="exa
     >>> round(float(params[0][0]), 3), len(hist.epoch_losses)
     (2.0, 300)
     """
+    n = _samples(data)
     data = tuple(np.asarray(d) for d in data)
-    n = len(data[0]) if data else 1
     rng = np.random.default_rng(seed)
     shuffle = batch_size is not None
-    batch_size = batch_size or n
+    if shuffle:
+        _positive_int(batch_size, "batch_size must be a positive int or None (the whole data)")
+    else:
+        batch_size = n
     history = History()
     bar = _Progress(epochs, progress, method)
     try:
@@ -238,6 +255,24 @@ def fit(loss, params, optimizer, data=(), epochs=1, batch_size=None, method="exa
     if plot is not None:
         history.plot = save_loss_curve(history, plot)
     return history
+
+
+def _samples(data):
+    """The number of samples in ``fit``'s ``data`` (1 when there is no data), checked."""
+    if not isinstance(data, (tuple, list)):
+        raise TypeError("dualad: data must be a tuple of arrays (X, y, ...), got "
+                        f"{type(data).__name__}")
+    lengths = []
+    for i, d in enumerate(data):
+        if np.ndim(d) == 0:
+            raise ValueError(f"dualad: data[{i}] has no sample axis (a 0-d array)")
+        lengths.append(len(d))
+    if len(set(lengths)) > 1:  # zipping them would drop samples silently
+        raise ValueError("dualad: the arrays in data must have the same number of samples "
+                         f"(first axis), got {lengths}")
+    if data and lengths[0] == 0:
+        raise ValueError("dualad: data has no samples")
+    return lengths[0] if data else 1
 
 
 def save_loss_curve(history, path, title="training loss"):
@@ -307,7 +342,8 @@ class MLP:
 
     @classmethod
     def loss(cls, params, X, labels):
-        return np.mean(cls._ce_rows(cls.logits(params, X), labels))
+        z = cls.logits(params, X)
+        return np.mean(cls._ce_rows(z, _labels(labels, len(z), z.shape[-1])))
 
     def predict(self, params, X):
         return np.argmax(self.logits(params, X), axis=1)
@@ -324,8 +360,10 @@ class MLP:
         ``z_l = h W_l + b_l`` along ``W_l[i, j]`` (tangent ``h_i e_j``) then gives
         ``dL/dW_l = h^T G_l`` and ``dL/db_l = sum_batch G_l``.
         """
+        params = self._leaves(params)
+        X, labels = self._batch(X, labels)
         n_layers = len(params) // 2
-        hs, zs = [np.asarray(X, dtype=params[0].dtype)], []
+        hs, zs = [X.astype(params[0].dtype, copy=False)], []
         for layer in range(n_layers):
             z = hs[-1] @ params[2 * layer] + params[2 * layer + 1]
             zs.append(z)
@@ -396,9 +434,8 @@ class MLP:
                              f"{shapes}, got {[a.shape for a in arrays]}")
         return arrays
 
-    def _pass(self, arrays, tangents, X, labels):
-        """``(mean loss, its k directional derivatives)`` along ``tangents`` (leaf shapes
-        + (k,), k may be 0), layout as in ``dualad._mlp``."""
+    def _batch(self, X, labels):
+        """``(X, labels)`` as arrays (labels intp), checked against the network's sizes."""
         X, labels = np.asarray(X), np.asarray(labels)
         if X.dtype.kind not in "iuf" or labels.dtype.kind not in "iu":
             raise TypeError("dualad: X must be a real array and labels integers, got "
@@ -406,15 +443,17 @@ class MLP:
         if X.ndim != 2 or X.shape[1] != self.sizes[0] or len(X) == 0:
             raise ValueError(f"dualad: X must be a non-empty 2-D array with {self.sizes[0]} "
                              f"columns, got shape {X.shape}")
-        if labels.shape != (len(X),):
-            raise ValueError(f"dualad: labels must have one entry per row of X, shape "
-                             f"({len(X)},), got {labels.shape}")
+        return X, _labels(labels, len(X), self.sizes[-1])
+
+    def _pass(self, arrays, tangents, X, labels):
+        """``(mean loss, its k directional derivatives)`` along ``tangents`` (leaf shapes
+        + (k,), k may be 0), layout as in ``dualad._mlp``."""
+        X, labels = self._batch(X, labels)
         dtype = np.result_type(arrays[0].dtype, X.dtype)  # as numpy's X @ W would
         if dtype not in (np.float32, np.float64):
             raise TypeError(f"dualad: MLP.forward_grad computes in float32 or float64, not "
                             f"{dtype}")
         h = X.astype(dtype, copy=False)
-        labels = labels.astype(np.intp, copy=False)
         batch, k = len(X), tangents[0].shape[-1]
         n_layers = len(arrays) // 2
         none = np.empty((0, 0, 0), dtype)
@@ -433,17 +472,15 @@ class MLP:
             dbt = np.ascontiguousarray(db.T)
             propagated = P is not none
             if layer == n_layers - 1:
-                value, d, bad = _mlp.output_pass(G, P, b, dbt, propagated, labels)
-                if bad >= 0:
-                    raise ValueError(f"dualad: labels must be in [0, {n_out}), got "
-                                     f"{labels[bad]} at row {bad}")
+                value, d = _mlp.output_pass(G, P, b, dbt, propagated, labels)
                 return value, d.astype(dtype, copy=False)
             _mlp.hidden_pass(G, P, b, dbt, propagated)
             h = G
 
     @staticmethod
     def _ce_rows(z, labels):
-        """Cross-entropy of each row (sample) of the logits ``z``."""
+        """Cross-entropy of each row (sample) of the logits ``z``; the callers check the
+        labels (``_labels``): indexing would take -1 as the last class."""
         zv = z.value if hasattr(z, "value") else z
         z = z - np.max(zv, axis=1, keepdims=True)
         return np.log(np.sum(np.exp(z), axis=1)) - z[np.arange(len(labels)), labels]
@@ -460,3 +497,20 @@ class MLP:
                                                     (batch, units, units)))
         rows, partials = jvp_many(tail, z, seed)
         return partials / batch, float(np.mean(rows))
+
+
+def _labels(labels, rows, n_classes):
+    """``labels`` as a contiguous intp array, checked: integers, one per row, each in
+    [0, n_classes) (numpy indexing would take -1 as the last class)."""
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"dualad: labels must be integers (class indices), got {labels.dtype}")
+    if labels.shape != (rows,):
+        raise ValueError(f"dualad: labels must have one entry per row of X, shape ({rows},), "
+                         f"got {labels.shape}")
+    labels = np.ascontiguousarray(labels, dtype=np.intp)
+    bad = _mlp.first_bad_label(labels, n_classes)  # compiled: runs on every loss evaluation
+    if bad >= 0:
+        raise ValueError(f"dualad: labels must be in [0, {n_classes}), got {labels[bad]} at "
+                         f"row {bad}")
+    return labels

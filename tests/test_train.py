@@ -321,3 +321,83 @@ def test_digits_mlp_reaches_97_percent():
     assert float(exact.split()[0]) >= 0.97, exact
     fg = got["digits MLP, forward gradients (K = 8 tangents per step) + Adam: test accuracy"]
     assert 0.5 < float(fg.split()[0]) <= 1.0 and "ms per step" in fg
+
+
+# --- argument errors are named, never a wrong number or a numpy internal -------------------
+def test_mlp_labels_out_of_range_or_not_integers():
+    model, params, X, y = _mlp_case((4, 3, 2), batch=4)
+    for labels in ([0, 1, 0, -1], [0, 1, 0, 2]):
+        bad = labels[3]
+        for f in (model.exact_grad, train.MLP.loss, model.forward_grad, model.value):
+            with pytest.raises(ValueError, match=rf"^dualad: labels must be in \[0, 2\), got "
+                                                 rf"{bad} at row 3"):
+                f(params, X, labels)
+    for f in (model.exact_grad, train.MLP.loss):
+        with pytest.raises(TypeError, match="^dualad: .*labels.* integers.*float64"):
+            f(params, X, np.array([0.0, 1.0, 0.0, 1.0]))
+        with pytest.raises(ValueError, match=r"one entry per row of X, shape \(4,\), got \(3,\)"):
+            f(params, X, y[:3])
+    # the generic gradient of MLP.loss checks too (on plain labels, before any dual work)
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 2\)"):
+        train.exact_grad(train.MLP.loss, params, X, [0, 1, 0, -1])
+
+
+def test_mlp_exact_grad_argument_errors():
+    model, params, X, y = _mlp_case((4, 3, 2), batch=5)
+    with pytest.raises(ValueError, match=r"4 columns, got shape \(5, 3\)"):
+        model.exact_grad(params, X[:, :3], y)
+    with pytest.raises(ValueError, match=r"4 columns, got shape \(4,\)"):
+        model.exact_grad(params, X[0], y[:1])
+    with pytest.raises(ValueError, match=r"non-empty.*got shape \(0, 4\)"):
+        model.exact_grad(params, X[:0], y[:0])
+    with pytest.raises(ValueError, match="have shapes"):
+        model.exact_grad(params[:3], X, y)
+    with pytest.raises(TypeError, match="must be a list"):
+        model.exact_grad({"W": params[0]}, X, y)
+    with pytest.raises(TypeError, match="real array"):
+        model.exact_grad(params, X.astype(complex), y)
+
+
+def test_loss_must_be_scalar_and_params_nonempty():
+    for grad in (train.exact_grad, train.forward_grad):
+        with pytest.raises(ValueError, match=r"^dualad: the loss must return a scalar, got "
+                                             r"shape \(2,\)"):
+            grad(lambda p: p[0] * 2.0, [np.ones(2)])
+        with pytest.raises(ValueError, match="^dualad: params has no arrays"):
+            grad(lambda p: 1.0, {})
+
+
+@pytest.mark.parametrize("optimizer", [None, optim.SGD, "sgd"])
+def test_step_needs_an_optimizer_instance(optimizer):
+    params = [np.ones(1)]
+    with pytest.raises(TypeError, match="^dualad: optimizer must be an optimizer instance"):
+        train.step(lambda p: np.sum(p[0] ** 2), params, optimizer)
+    assert params[0].tolist() == [1.0]
+
+
+@pytest.mark.parametrize("kw, error, match", [
+    (dict(data=(np.ones(2), np.ones(3)), batch_size=1), ValueError,
+     r"the arrays in data must have the same number of samples.*got \[2, 3\]"),
+    (dict(data=(np.ones(2), np.ones(2)), batch_size=0), ValueError,
+     "batch_size must be a positive int or None .*, got 0"),
+    (dict(data=(np.ones(2), np.ones(2)), batch_size=-1), ValueError, "batch_size"),
+    (dict(data=(np.ones(2), np.ones(2)), batch_size=1.5), ValueError, "batch_size"),
+    (dict(data=(np.ones(2), np.ones(2)), batch_size=True), ValueError, "batch_size"),
+    (dict(data=(np.ones(0), np.ones(0))), ValueError, "data has no samples"),
+    (dict(data=(np.ones(0), np.ones(0)), batch_size=1), ValueError, "data has no samples"),
+    (dict(data=np.ones(3)), TypeError, "data must be a tuple of arrays.*got ndarray"),
+    (dict(data=(np.ones(2), 3.0)), ValueError, r"data\[1\] has no sample axis"),
+])
+def test_fit_data_and_batch_size_errors(kw, error, match):
+    params = [np.zeros(1)]
+    with pytest.raises(error, match="^dualad: " + match):
+        train.fit(lambda p, x, y: np.sum((p[0] * x - y) ** 2), params, optim.SGD(0.1),
+                  progress=False, **kw)
+    assert params[0].tolist() == [0.0]
+
+
+def test_fit_accepts_a_list_of_arrays_and_a_batch_larger_than_the_data():
+    params = [np.zeros(1)]
+    hist = train.fit(lambda p, x, y: np.mean((p[0] * x - y) ** 2), params, optim.SGD(0.1),
+                     data=[[1.0, 2.0], [2.0, 4.0]], batch_size=10, epochs=2, progress=False)
+    assert len(hist.losses) == 2 and hist.losses[0] == 10.0
