@@ -185,7 +185,10 @@ def map_leaves(x, fn):
     keep what it captured (arrays) alive until the garbage collector runs.
     """
     if isinstance(x, (list, tuple)):
-        return type(x)(map_leaves(e, fn) for e in x)
+        leaves = [map_leaves(e, fn) for e in x]
+        if hasattr(x, "_fields"):  # a named tuple (np.linalg.eigh's EighResult, ...)
+            return type(x)(*leaves)
+        return type(x)(leaves)
     return fn(x)
 
 

@@ -187,6 +187,14 @@ class HyperDual(NDArrayOperatorsMixin):
     def __setitem__(self, index, item):
         _refuse_writes()
 
+    def __getattr__(self, name):
+        # a DualNumber method HyperDual lacks (x.mean(), x.astype(), ...): PerturbationMix,
+        # so hessian() runs the function with nested duals
+        if not name.startswith("_") and hasattr(DualNumber, name):
+            raise PerturbationMix(f"dualad: HyperDual has no .{name}(); hessian() uses nested "
+                                  "duals for this function")
+        raise AttributeError(f"'HyperDual' object has no attribute {name!r}")
+
     def __float__(self):
         # PerturbationMix (a TypeError): hessian() redoes the work with nested duals, so code
         # calling dualad.math (which takes floats through math) still gets its Hessian
@@ -211,7 +219,7 @@ class HyperDual(NDArrayOperatorsMixin):
         if rule is not None and method == "__call__" and not kwargs:
             return _apply_rule(ufunc, rule, inputs)
         _check_no_dual(inputs)
-        if kwargs.get("out") is not None:
+        if kwargs.get("out") is not None or method == "at":
             _refuse_writes()
         if method != "__call__" or kwargs:
             return _via_nested(getattr(ufunc, method), inputs, kwargs)
@@ -227,7 +235,7 @@ class HyperDual(NDArrayOperatorsMixin):
                                   "DualNumber or Taylor; use nested duals")
         if not all(issubclass(t, (HyperDual, DualNumber, np.ndarray)) for t in types):
             return NotImplemented
-        if kwargs.get("out") is not None:
+        if kwargs.get("out") is not None or func in _WRITERS:
             _refuse_writes()
         category = _functions.CATEGORY.get(func)
         if category == "primal":
@@ -243,6 +251,10 @@ class HyperDual(NDArrayOperatorsMixin):
 
 def _primal(a):
     return a.value if isinstance(a, HyperDual) else primal(a)
+
+
+#: numpy functions that write into an argument (HyperDual cannot: see _refuse_writes)
+_WRITERS = {np.put, np.putmask, np.place, np.copyto, np.fill_diagonal, np.put_along_axis}
 
 
 def _refuse_dtype(dtype):

@@ -19,6 +19,7 @@ import dualad as ad
 from dualad import DualNumber, HyperDual, Taylor
 from dualad._rules import RULES
 
+from _fd import fd_jacobian
 from _oracles import fd, live_arguments, rule_cases
 
 # --- the rule table, as test cases --------------------------------------------------------
@@ -503,6 +504,16 @@ def test_hyperdual_refuses_complex_and_object_constants(op):
     # (not a silently dropped imaginary part, nor an error from inside the kernels)
     with pytest.raises(TypeError, match="HyperDual"):
         op(HyperDual.seed(np.array([1.0, 2.0])))
+
+
+@pytest.mark.parametrize("f", [
+    lambda v: v.mean() * v.max() + v.prod(),                      # methods HyperDual lacks
+    lambda v: np.linalg.slogdet(np.outer(v, v) + np.diag(v + 3.0)).logabsdet,  # named tuples
+    lambda v: np.sum(np.linalg.svd(np.outer(v, v) + np.diag(v + 3.0)).S)])
+def test_hessian_falls_back_to_nested_duals_where_hyperdual_lacks_something(f):
+    x = np.array([1.0, 2.0, 3.0])
+    want = fd_jacobian(lambda y: ad.gradient(f, y), x)
+    np.testing.assert_allclose(ad.hessian(f, x), want, rtol=1e-7, atol=1e-7)
 
 
 # --- perturbation confusion at higher orders -----------------------------------------------

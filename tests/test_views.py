@@ -109,3 +109,31 @@ def test_deferred_partials_see_a_write_through_a_view():
         return y
     _, t = ad.jvp(f, x, np.ones_like(x))
     np.testing.assert_allclose(t, np.cos(x), rtol=1e-14, atol=1e-15)
+
+
+def put_cube(x):  # y[0] = x1³ by np.put
+    y = x * 1.0
+    np.put(y, [0], x[1] ** 3)
+    return np.sum(y)
+
+
+def copy_squares(x):  # y = x² by np.copyto
+    y = np.zeros_like(x)
+    np.copyto(y, x ** 2)
+    return np.sum(y)
+
+
+def fill_diagonal(x):  # the diagonal of a 2x2 of ones set to x0 x1
+    y = np.outer(x[:2], np.ones(2))
+    np.fill_diagonal(y, x[0] * x[1])
+    return np.sum(y)
+
+
+@pytest.mark.parametrize("f, closed_form", [
+    (put_cube, lambda x: np.diag([0.0, 6 * x[1], 0.0])),
+    (copy_squares, lambda x: 2 * np.eye(3)),
+    (fill_diagonal, lambda x: 2 * np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0] * 3]))])
+def test_hessians_of_numpy_functions_that_write_in_place(f, closed_form):
+    x = np.array([1.0, 2.0, 3.0])
+    for method in ("hyperdual", "nested"):
+        np.testing.assert_array_equal(ad.hessian(f, x, method=method), closed_form(x))
