@@ -3,9 +3,9 @@
 Preallocating code (``out = np.zeros_like(x); out[i] = ...``) must keep working, including
 when the item carries a younger tag than the target (then the target becomes a dual of that
 tag whose value is its old content), a dual value where the target's is plain (nested
-duals), or the target was built with fewer directions but only zero partials. A view made by
-basic indexing (``v = out[:2]``) promotes the dual it views instead, and then views it
-again, so that writes into ``v`` reach ``out`` as they would in numpy.
+duals), or the target was built with fewer directions but only zero partials. A view (basic
+indexing ``v = out[:2]``, reshape, ravel, swapaxes, ...) promotes the dual it views instead,
+and then views it again, so that writes into ``v`` reach ``out`` as they would in numpy.
 """
 import numpy as np
 
@@ -33,11 +33,16 @@ def _prepare(target, item):
     """Promote ``target``'s storage (in place) so that writing ``item`` into it loses
     nothing; a view promotes its base and views it again."""
     link = getattr(target, "_base", None)
-    if link is not None:
+    if link is not None:  # (base, index), or (base, function giving the view again)
         base, index = link
-        _prepare(base, item)
-        view = base[index]
-        target.value, target._p, target._tag = view.value, view._p, view._tag
+        if index is not None:
+            _prepare(base, item)
+            view = index(base) if callable(index) else base[index]
+            target.value, target._p, target._tag = view.value, view._p, view._tag
+            link = target._base = getattr(view, "_base", None)
+        if link is None or link[1] is None:  # (storage numpy cannot view per element)
+            raise TypeError("dualad: this dual is a numpy view whose derivative cannot follow "
+                            "a write into it; write into the array it views")
         return
     tag = tag_of(item)
     if tag > target._tag:  # the item is younger: the target becomes its constant part

@@ -14,6 +14,9 @@
 - ``UNSUPPORTED``: everything else numpy can hand us, with the reason; calling one raises a
   TypeError that names it. A derivative is never dropped silently.
 """
+import math
+import warnings
+
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
@@ -119,7 +122,17 @@ def gather(func, data, index_kwargs=None):
     argument may be a (nested) sequence of arrays. ``index_kwargs`` overrides keywords for
     the index pass (a fill value must be 0 there, the zero row).
     """
-    def impl(*args, **kwargs):
+    def impl(*args, out=None, **kwargs):
+        if out is not None:  # (concatenate(..., out=)): the result, assigned
+            if not isinstance(out, DualNumber):
+                raise TypeError(f"dualad: numpy.{func.__name__}(..., out=ndarray) would drop "
+                                "the derivative; pass a DualNumber as out, or no out")
+            res = impl(*args, **kwargs)
+            if np.shape(res) != out.shape:
+                raise ValueError(f"dualad: numpy.{func.__name__} gives shape "
+                                 f"{np.shape(res)}, out= has shape {out.shape}")
+            out[...] = res
+            return out
         args = list(args)
         slots = [(args, d) for d in data if isinstance(d, int) and d < len(args)]
         slots += [(kwargs, d) for d in data if isinstance(d, str) and d in kwargs]
@@ -149,8 +162,53 @@ def gather(func, data, index_kwargs=None):
         index = func(*iargs, **ikw)
         dtype = np.result_type(*(primal(p) for p in pieces))
         table = np.concatenate([np.zeros((1, n), dtype=dtype)] + pieces)
-        return _map_out(value, index, lambda v, i: result(v, table[i], tag))
+        out = _map_out(value, index, lambda v, i: result(v, table[i], tag))
+        if slots == [(args, 0)] and isinstance(args[0], DualNumber) and args[0]._tag == tag:
+            _link_views(out, args[0], lambda a: func(a, *args[1:], **kwargs),
+                        lambda b: impl(b, *args[1:], **kwargs))
+        return out
     return impl
+
+
+def _link_views(out, source, func, again):
+    """Results that numpy made views of ``source``'s value (ravel, swapaxes, split, ...) get
+    partials that view ``source``'s partials the same way, and a link to ``source``, so that
+    a write into them reaches it as in numpy (``_assign``). ``func(a)`` makes the views;
+    ``again(source)`` makes the results anew (after ``source`` is promoted)."""
+    views = [(k, o) for k, o in enumerate(_leaves(out))
+             if isinstance(o, DualNumber) and _shares(o.value, source.value)]
+    if not views:
+        return
+    try:
+        twins = _twins(func, source.partials, source.ndim)
+    except ValueError:  # partials numpy cannot view per element: writes into them raise
+        twins = None
+    for k, o in views:
+        if twins is None:
+            o._base = (source, None)
+        else:
+            o._p = twins[k]
+            o._base = (source, lambda b, k=k: list(_leaves(again(b)))[k])
+
+
+def _twins(func, p, lead):
+    """The leaves of ``func`` applied to ``p`` (``lead`` axes of the value, then each
+    element's directions) as it was to the value: each element's directions are one record,
+    so that func views them as it views the value. ValueError where no view is possible."""
+    if isinstance(p, DualNumber):  # (nested duals: partials that are duals themselves)
+        return [make(v, q, p._tag) for v, q in zip(_twins(func, p.value, lead),
+                                                      _twins(func, p.partials, lead))]
+    tail = p.shape[lead:]
+    flat = np.reshape(p, p.shape[:lead] + (math.prod(tail),), copy=False)
+    records = flat.view(np.dtype([("p", p.dtype, flat.shape[-1:])]))[..., 0]
+    return [r["p"].reshape(r.shape + tail) for r in _leaves(func(records))]
+
+
+def _shares(a, b):
+    while isinstance(a, DualNumber) and isinstance(b, DualNumber):
+        a, b = a.value, b.value
+    return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and \
+        np.may_share_memory(a, b)
 
 
 def _structural(data, *names, index_kwargs=None):
@@ -182,20 +240,27 @@ def _reshape(a, shape=None, order="C", *, newshape=None, copy=None):
     if order != "C":
         return gather(np.reshape, (0,))(a, shape, order=order)
     value = np.reshape(a.value, shape)
-    return make(value, a.partials.reshape(value.shape + a.partials.shape[-1:]), a._tag)
+    out = make(value, a.partials.reshape(value.shape + a.partials.shape[-1:]), a._tag)
+    if _shares(value, a.value):  # a view, as numpy's: writes into it must reach a
+        out._base = (a, lambda b: _reshape(b, shape))
+    return out
 
 
 @implements("structural", "transpose", "permute_dims")
 def _transpose(a, axes=None):
     nd = a.ndim
     axes = tuple(range(nd))[::-1] if axes is None else normalize_axis_tuple(axes, nd)
-    return make(np.transpose(a.value, axes), a.partials.transpose(axes + (nd,)), a._tag)
+    out = make(np.transpose(a.value, axes), a.partials.transpose(axes + (nd,)), a._tag)
+    out._base = (a, lambda b: _transpose(b, axes))  # a view, as numpy's
+    return out
 
 
 @implements("structural", "where")
 def _where(condition, x=_NoValue, y=_NoValue):
     if x is _NoValue and y is _NoValue:
         return np.where(primal(condition))
+    if not _dual_leaves((x, y)):  # only the condition is a dual: its value selects
+        return np.where(primal(condition), x, y)
     # the branch not taken contributes nothing, even where it is inf or nan
     return gather(np.where, (1, 2))(primal(condition), x, y)
 
@@ -520,7 +585,11 @@ def _var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=_N
     count = int(np.prod([np.shape(a)[i] for i in axes]))
     m = np.mean(a, axis=axes, keepdims=True) if mean is _NoValue else mean
     dev = a - m
-    return np.sum(dev * dev, axis=axes, keepdims=keepdims) / max(count - ddof, 0)
+    dof = max(count - ddof, 0)
+    if dof == 0:  # numpy's warning, then inf or nan: a 0-d divisor divides as numpy does
+        warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=3)
+        dof = np.zeros((), dtype=np.result_type(primal(a), np.float32))
+    return np.sum(dev * dev, axis=axes, keepdims=keepdims) / dof
 
 
 @implements("custom", "std")
@@ -568,6 +637,8 @@ def _interp(x, xp, fp, left=None, right=None, period=None):
 
 @implements("custom", "polyval")
 def _polyval(p, x):
+    if isinstance(p, np.poly1d):  # (its p[i] is the coefficient of x**i, as numpy knows)
+        p = p.coeffs
     y = np.zeros_like(x) if isinstance(x, DualNumber) else np.zeros(np.shape(x))
     for c in (p[i] for i in range(len(p))):  # Horner: one step per coefficient
         y = y * x + c
@@ -618,12 +689,17 @@ def _nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     return result(value, np.where(np.isfinite(primal(v))[..., None], p, 0.0), tag)
 
 
+#: sinc's Taylor series in (πx)², highest power first, to (πx)^30: exact to rounding for
+#: |πx| < 2, where the quotient's derivatives cancel (and at 0 it is 0/0)
+_SINC_SERIES = np.array([(-1) ** k / math.factorial(2 * k + 1) for k in range(16)][::-1])
+
+
 @implements("custom", "sinc")
 def _sinc(x):
     px = np.pi * x
-    at0 = primal(x) == 0
-    safe = np.where(at0, 1.0, px)
-    return np.where(at0, 1.0, np.sin(safe) / safe)
+    near = np.abs(primal(px)) < 2.0
+    safe = np.where(near, 2.0, px)
+    return np.where(near, np.polyval(_SINC_SERIES, px * px), np.sin(safe) / safe)
 
 
 @implements("custom", "unwrap")
@@ -648,6 +724,8 @@ def _quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
     if isinstance(q, DualNumber):
         raise TypeError("dualad: quantile: q must be a plain number or array")
     q = np.asarray(q, dtype=float)
+    if not np.all((q >= 0) & (q <= 1)):  # (also nan) as numpy checks
+        raise ValueError("dualad: quantiles must be in the range [0, 1]")
     flat, axes = _to_last(a, axis)
     k = flat.shape[-1]
     s = np.sort(flat, axis=-1)
@@ -681,7 +759,10 @@ def _percentile_wrapper():
     def percentile(a, q, *args, **kwargs):
         if isinstance(q, DualNumber):
             raise TypeError("dualad: percentile: q must be a plain number or array")
-        return base(a, np.asarray(q, dtype=float) / 100.0, *args, **kwargs)
+        q = np.asarray(q, dtype=float)
+        if not np.all((q >= 0) & (q <= 100)):
+            raise ValueError("dualad: percentiles must be in the range [0, 100]")
+        return base(a, q / 100.0, *args, **kwargs)
     HANDLED[np.percentile] = percentile
 
 

@@ -288,6 +288,15 @@ def value(ufunc, values):
     return ufunc(*values)
 
 
+def derivative(d, values, ans):
+    """``d(*values, ans)``, a rule's derivative; a plain 0 constant that its formula divides
+    by (``1.0 / y``) divides as numpy does (inf), not with Python's ZeroDivisionError."""
+    try:
+        return d(*values, ans)
+    except ZeroDivisionError:
+        return d(*[np.float64(v) if type(v) in (int, float) else v for v in values], ans)
+
+
 def _numpy_path(ufunc, rule, values, partials, ans=None):
     """What _ufunc.apply_rule's numpy route computes, on plain arrays (for calibration, and
     for _lazy, which gives the value ``ans``)."""
@@ -299,8 +308,10 @@ def _numpy_path(ufunc, rule, values, partials, ans=None):
             return ans, chain(partials[0], rule.derivs[0](values[0], ans), guard)
         dx, dy = rule.derivs
         if partials[0] is partials[1]:
-            return ans, chain_same(partials[0], dx(*values, ans), dy(*values, ans), guard)
-        d = [None if p is None else f(*values, ans) for p, f in zip(partials, (dx, dy))]
+            return ans, chain_same(partials[0], derivative(dx, values, ans),
+                                   derivative(dy, values, ans), guard)
+        d = [None if p is None else derivative(f, values, ans)
+             for p, f in zip(partials, (dx, dy))]
         if partials[0] is None:
             return ans, chain(partials[1], d[1], guard)
         return ans, chain_sum(partials[0], d[0], partials[1], d[1], guard)

@@ -96,7 +96,8 @@ def chain_same(p, dx, dy, guard, out):
 def fusable(partials, derivs):
     """Whether chain1/chain2 apply: plain contiguous same-dtype float arrays, no broadcasting."""
     p0 = partials[0]
-    if not isinstance(p0, np.ndarray) or p0.size < MIN_SIZE or p0.dtype.kind != "f":
+    # (float32 and float64 only: numba has no longdouble, nor float16 arithmetic)
+    if not isinstance(p0, np.ndarray) or p0.size < MIN_SIZE or p0.dtype.char not in "fd":
         return False
     shape, dtype = p0.shape[:-1], p0.dtype
     for p in partials:

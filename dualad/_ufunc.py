@@ -15,7 +15,7 @@ from ._partials import (accumulate, chain, chain_same, chain_sum, n_directions, 
                         split, top_tag, zeros_partials)
 from ._rules import RULES
 from ._tags import _running
-from .dual import DualNumber, make
+from .dual import DualNumber, make, not_real
 
 PRIMAL = frozenset([
     np.equal, np.not_equal, np.greater, np.greater_equal, np.less, np.less_equal,
@@ -49,21 +49,23 @@ def _is_string_ufunc(ufunc):
     return not ufunc.types
 
 
-def _operand(a):
-    """Operands we understand, with lists made arrays; None means 'not ours'."""
+def real_operand(a, what="operand"):
+    """Operands we understand, with lists made arrays; None means 'not ours'. Numbers that are
+    not real (complex, a Fraction, str or object arrays) raise a TypeError naming them: numpy
+    would drop an imaginary part or compute an object array that fails later."""
     t = type(a)
     if t is DualNumber or t is float or t is int:  # the usual operands, cheaply
         return a
-    if isinstance(a, (DualNumber, np.ndarray)):
-        if isinstance(a, np.ndarray) and a.dtype.kind == "c":
-            raise TypeError("dualad: complex arrays are not supported with DualNumber")
-        return a
-    if isinstance(a, (numbers.Number, np.generic)):  # np.bool_ is not a numbers.Number
-        if np.iscomplexobj(a):
-            raise TypeError("dualad: complex numbers are not supported with DualNumber")
-        return a  # python scalars stay weakly typed (float32 duals stay float32)
+    if isinstance(a, (DualNumber, int, float)):  # bool, np.float64: python scalars stay
+        return a                                 # weakly typed (float32 duals stay float32)
+    if isinstance(a, (np.ndarray, np.generic)):
+        if a.dtype.kind in "biuf":
+            return a
+        raise not_real(what, a)
+    if isinstance(a, numbers.Number):  # complex, Fraction, Decimal
+        raise not_real(what, a)
     if isinstance(a, (list, tuple)):
-        return _operand(np.asarray(a))
+        return real_operand(np.asarray(a), what)
     return None
 
 
@@ -88,24 +90,46 @@ def apply_rule(ufunc, rule, inputs):
         ans = np.asarray(ans) if not isinstance(ans, (np.ndarray, DualNumber)) else ans
         return make(ans, zeros_partials(ans, n), tag)
     guard = not rule.bounded
+    try:  # (costs nothing unless it raises: a registered rule's derivative may return anything)
+        out = _chained(ufunc, rule, values, partials, ans, guard)
+    except (TypeError, ValueError):
+        _check_derivatives(ufunc, rule, values, partials, ans)
+        raise
+    if type(out) is np.ndarray and out.dtype.kind != "f":  # a complex derivative
+        _check_derivatives(ufunc, rule, values, partials, ans)
+    return result(ans, out, tag)
+
+
+def _chained(ufunc, rule, values, partials, ans, guard):
+    """The result's partials: the chain rule over the rule's derivatives."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if len(partials) == 2 and partials[0] is partials[1] and None not in rule.derivs:
             # f(x, x): one chain rule with the summed derivative (x * x costs one product)
             dx, dy = rule.derivs
-            return result(ans, chain_same(partials[0], dx(*values, ans), dy(*values, ans),
-                                          guard), tag)
+            return chain_same(partials[0], _fused.derivative(dx, values, ans),
+                              _fused.derivative(dy, values, ans), guard)
         derivs = []
         for d, p in zip(rule.derivs, partials):
             if p is not None and d is None:
                 raise TypeError(f"dualad: numpy.{ufunc.__name__} cannot be differentiated "
                                 "with respect to this argument; pass a constant")
-            derivs.append(None if p is None else d(*values, ans))
+            derivs.append(None if p is None else _fused.derivative(d, values, ans))
     if len(partials) == 2:
-        return result(ans, chain_sum(partials[0], derivs[0], partials[1], derivs[1], guard),
-                      tag)
+        return chain_sum(partials[0], derivs[0], partials[1], derivs[1], guard)
     d = derivs.pop()
     # refcount 2 (d and the call's argument): a fresh temporary, not an input or the output
-    return result(ans, chain(partials[0], d, guard, scratch=sys.getrefcount(d) == 2), tag)
+    return chain(partials[0], d, guard, scratch=sys.getrefcount(d) == 2)
+
+
+def _check_derivatives(ufunc, rule, values, partials, ans):
+    """Raise the error naming a derivative of ``rule`` that returned what is not real numbers
+    of the result's shape (a registered rule's: the table's own are correct)."""
+    from .custom import checked
+    for i, (d, p) in enumerate(zip(rule.derivs, partials)):
+        if d is not None and p is not None:
+            with np.errstate(all="ignore"):
+                g = d(*values, ans)
+            checked(g, f"derivative {i} of numpy.{ufunc.__name__}", np.shape(ans))
 
 
 def linear_partials(rule, partials):
@@ -131,7 +155,7 @@ def _readonly(p):
 
 
 def call(ufunc, inputs):
-    operands = [_operand(a) for a in inputs]
+    operands = [real_operand(a) for a in inputs]
     if any(a is None for a in operands):
         return NotImplemented
     rule = RULES.get(ufunc)
@@ -178,7 +202,10 @@ def array_ufunc(ufunc, method, inputs, kwargs):
     out = kwargs.pop("out", None)
     if method == "__call__":
         for key, val in kwargs.items():
-            if key not in _DEFAULTS or val is not _DEFAULTS[key] and val != _DEFAULTS[key]:
+            # (only strings compare with ==: an array, where=mask, has no truth value)
+            default = _DEFAULTS.get(key)
+            if key not in _DEFAULTS or val is not default and not (type(val) is str
+                                                                   and val == default):
                 raise TypeError(f"dualad: numpy.{ufunc.__name__}(..., {key}=...) is not "
                                 "supported for DualNumber")
         res = call(ufunc, inputs)
@@ -203,9 +230,24 @@ def _write_out(ufunc, out, res):
         if isinstance(r, DualNumber) and not isinstance(o, DualNumber):
             raise TypeError(f"dualad: numpy.{ufunc.__name__}(..., out=ndarray) would drop "
                             "the derivative; pass a DualNumber as out, or no out")
+        _check_out_shape(ufunc, o, r)
         o[...] = r
     final = tuple(r if o is None else o for o, r in zip(outs, results))
     return final if isinstance(res, tuple) else final[0]
+
+
+def _check_out_shape(ufunc, o, r):
+    # as numpy: a result may broadcast into out elementwise, never through a gufunc (a @= b)
+    if np.shape(r) == np.shape(o):
+        return
+    try:
+        fits = ufunc.signature is None and np.broadcast_shapes(np.shape(r),
+                                                                np.shape(o)) == np.shape(o)
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"dualad: numpy.{ufunc.__name__} gives shape {np.shape(r)}, which "
+                         f"does not fit out= of shape {np.shape(o)}")
 
 
 # --- ufuncs with several outputs ---------------------------------------------------------

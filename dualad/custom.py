@@ -25,7 +25,7 @@ import numpy as np
 
 from ._partials import accumulate, chain, n_directions, primal, result, split, tag_of, top_tag
 from ._rules import RULES, Rule
-from .dual import DualNumber
+from .dual import DualNumber, describe
 
 __all__ = ["custom_jvp", "register_ufunc", "register_function", "unregister",
            "stop_gradient"]
@@ -191,6 +191,10 @@ class custom_jvp:
         if self.rule is not None and kwargs:
             raise TypeError(f"dualad: {self.__name__} has an elementwise rule (defderiv), "
                             "which takes no keyword arguments; use defjvp")
+        if self.rule is not None and len(args) != len(self.rule.derivs):
+            raise TypeError(f"dualad: {self.__name__} has {len(self.rule.derivs)} derivatives "
+                            f"(defderiv, one per argument) but was called with {len(args)} "
+                            "arguments")
         if "hyper" in kinds:
             from . import hyperdual
             if self.rule is not None and len(args) <= 2:
@@ -229,18 +233,15 @@ class custom_jvp:
             raise ValueError(f"dualad: the jvp rule of {self.__name__} returned a value that "
                              "still carries the perturbation it should have removed; compute "
                              "the outputs from the primals and tangents it receives")
-        if not isinstance(value, (np.ndarray, DualNumber)):
-            value = np.asarray(value)
-            if value.dtype.kind not in "biuf":
-                raise TypeError(f"dualad: {self.__name__} must return real numbers or "
-                                f"arrays, got dtype {value.dtype}")
+        value = checked(_as_array(value), f"the value of {self.__name__}")
         if isinstance(value, np.ndarray) and value.dtype.kind in "biu":
             value = value.astype(np.float64)
         shape = np.shape(value)
         if tangent is None:
             return value
-        if not isinstance(tangent, (np.ndarray, DualNumber)):
-            tangent = np.asarray(tangent, dtype=np.result_type(primal(value), np.float32))
+        tangent = checked(_as_array(tangent), f"the tangent of {self.__name__}'s jvp rule")
+        if not isinstance(tangent, DualNumber):
+            tangent = tangent.astype(np.result_type(primal(value), np.float32), copy=False)
         t_shape = np.shape(tangent)
         try:
             ok = len(t_shape) == len(shape) + 1 and t_shape[-1] == n and \
@@ -264,15 +265,40 @@ def _apply_elementwise(f, args):
         if p is not None and d is None:
             raise TypeError(f"dualad: {f.__name__} cannot be differentiated with respect to "
                             f"argument {i}; pass a constant")
-    ans = f(*values)
+    ans = checked(_as_array(f(*values)), f"the value of {f.__name__}")
     if isinstance(ans, np.ndarray) and ans.dtype.kind in "biu":
         ans = ans.astype(np.float64)
     terms = []
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        for d, p in zip(rule.derivs, partials):
+        for i, (d, p) in enumerate(zip(rule.derivs, partials)):
             if p is not None:
-                terms.append(chain(p, d(*values, ans), guard=not rule.bounded))
+                g = checked(d(*values, ans), f"derivative {i} of {f.__name__}", ans.shape)
+                terms.append(chain(p, g, guard=not rule.bounded))
     return result(ans, accumulate(*terms), tag)
+
+
+def _as_array(x):
+    return x if isinstance(x, (np.ndarray, DualNumber)) else np.asarray(x)
+
+
+def checked(x, what, shape=None):
+    """``x``, what a user's rule returned as ``what``, if it holds real numbers (a number, an
+    array, a dual, a Taylor number) broadcastable to ``shape``; else a TypeError or ValueError
+    naming ``what``. Unchecked, numpy would drop an imaginary part or build an object array,
+    or the chain rule would fail deep inside with numpy's message."""
+    if not isinstance(x, (int, float)):
+        dtype = getattr(x, "dtype", None)
+        if not isinstance(dtype, np.dtype) or dtype.kind not in "biuf":
+            raise TypeError(f"dualad: {what} must be real numbers, got {describe(x)}")
+        if shape is not None and x.shape != shape:
+            try:
+                ok = np.broadcast_shapes(x.shape, shape) == shape
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ValueError(f"dualad: {what} has shape {x.shape}, which does not "
+                                 f"broadcast to the output's shape {shape}")
+    return x
 
 
 def _check_callable(fn, nargs, what):
@@ -292,12 +318,20 @@ def _check_callable(fn, nargs, what):
 def _domain(domain, nin):
     if domain is None:
         return (_DEFAULT_DOMAIN,) * nin
-    domain = tuple(domain)
-    if nin == 1 and len(domain) == 2 and all(isinstance(d, numbers.Real) for d in domain):
-        domain = (domain,)  # one interval for a one-argument function
+    what = f"dualad: domain must give one interval (lo, hi), lo < hi, per argument ({nin})"
+    given = domain
+    try:
+        domain = tuple(domain)
+        if nin == 1 and len(domain) == 2 and all(isinstance(d, numbers.Real) for d in domain):
+            domain = (domain,)  # one interval for a one-argument function
+        domain = tuple(tuple(iv) for iv in domain)
+        real = all(isinstance(d, numbers.Real) for iv in domain for d in iv)
+    except TypeError:  # not a sequence (domain=5)
+        real = False
+    if not real:
+        raise TypeError(f"{what}, as pairs of real numbers; got {given!r}")
     if len(domain) != nin or not all(len(iv) == 2 and iv[0] < iv[1] for iv in domain):
-        raise ValueError(f"dualad: domain must give one interval (lo, hi), lo < hi, per "
-                         f"argument ({nin}), got {domain!r}")
+        raise ValueError(f"{what}, got {domain!r}")
     return tuple((float(lo), float(hi)) for lo, hi in domain)
 
 
@@ -481,8 +515,8 @@ def stop_gradient(x):
 
     The counterpart of ``jax.lax.stop_gradient`` and PyTorch's ``.detach()`` /
     ``torch.no_grad()``. Works on DualNumber (all nesting levels), the scalar duals of
-    ``derivative`` on floats, HyperDual and Taylor, maps over lists and tuples, and returns
-    anything else unchanged. The result shares memory with ``x``'s value, as ``.detach()``
+    ``derivative`` on floats, HyperDual and Taylor, maps over lists, tuples and dicts (parameter
+    trees), and returns anything else unchanged. The result shares memory with ``x``'s value, as ``.detach()``
     does.
 
     >>> import numpy as np, dualad as ad
@@ -503,4 +537,6 @@ def stop_gradient(x):
         return np.asarray(x.value)
     if isinstance(x, (list, tuple)):
         return type(x)(stop_gradient(e) for e in x)
+    if isinstance(x, dict):
+        return {k: stop_gradient(v) for k, v in x.items()}
     return x

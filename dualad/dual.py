@@ -15,6 +15,22 @@ _DROP_MSG = (
     "and numpy functions (np.sin, ...) which keep derivatives.")
 
 
+def not_real(what, x):
+    """The TypeError for a ``what`` that is not real numbers (complex, str, object dtype, a
+    Fraction, ...): numpy would drop an imaginary part or build an object array."""
+    got = describe(x)
+    if isinstance(x, complex) or got.startswith("dtype complex"):
+        return TypeError(f"dualad: complex {what} is not supported (got {got}); "
+                         "pass real and imaginary parts as separate real arrays")
+    return TypeError(f"dualad: {what} must be real numbers, got {got}")
+
+
+def describe(x):
+    """``x``'s dtype or, for objects without one, its type: for error messages."""
+    dtype = getattr(x, "dtype", None)
+    return f"dtype {dtype}" if isinstance(dtype, np.dtype) else type(x).__name__
+
+
 def _as_float_array(x, what):
     arr = np.asarray(x)
     kind = arr.dtype.kind
@@ -22,10 +38,7 @@ def _as_float_array(x, what):
         return arr
     if kind in "biu":
         return arr.astype(np.float64)
-    if kind == "c":
-        raise TypeError(f"dualad: complex {what} is not supported (got dtype {arr.dtype}); "
-                        "pass real and imaginary parts as separate real arrays")
-    raise TypeError(f"dualad: {what} must be real numbers, got dtype {arr.dtype}")
+    raise not_real(what, arr)
 
 
 def make(value, partials, tag):
@@ -175,8 +188,12 @@ class DualNumber(NoSilentConversion, NDArrayOperatorsMixin):
 
     def __setitem__(self, index, item):
         from ._assign import setitem
+        from ._ufunc import real_operand
         from .scalar import to_dual  # a scalar dual item becomes a 0-d DualNumber
-        setitem(self, _plain_index(index), to_dual(item))
+        real = real_operand(to_dual(item), "item")
+        if real is None:
+            raise not_real("item", item)
+        setitem(self, _plain_index(index), real)
 
     def reshape(self, *shape, **kwargs):
         if len(shape) == 1 and not isinstance(shape[0], int):

@@ -58,7 +58,13 @@ def _hypot(*coords):
     return _functools.reduce(_np.hypot, coords) if coords else 0.0
 
 
+def _same_length(p, q, message):
+    if len(p) != len(q):  # zip would silently drop coordinates
+        raise ValueError(f"dualad: {message}")
+
+
 def _dist(p, q):
+    _same_length(p, q, "both points must have the same number of dimensions")
     return _hypot(*(a - b for a, b in zip(p, q)))
 
 
@@ -78,6 +84,7 @@ def _prod(seq, *, start=1):
 
 
 def _sumprod(p, q):
+    _same_length(p, q, "inputs are not the same length")
     return _fsum(_np.multiply(a, b) for a, b in zip(p, q))
 
 

@@ -810,8 +810,10 @@ def _on_primal(math_fn, current):
 def _converting(current):
     def fn(*args, **kwargs):
         # sequences (fsum, prod, dist) are read once, as math does
+        # (a 0-d array-like number, a Taylor or HyperDual one, is a number here)
         args = [a if isinstance(a, (numbers.Number, ScalarDual, DualNumber, np.ndarray, str))
-                or not hasattr(a, "__iter__") else list(a) for a in args]
+                or not hasattr(a, "__iter__") or getattr(a, "ndim", None) == 0 else list(a)
+                for a in args]
         if any(type(a) is ScalarDual or isinstance(a, list) and any(
                 type(e) is ScalarDual for e in a) for a in args):
             args = [[to_dual(e) for e in a] if isinstance(a, list) else to_dual(a)

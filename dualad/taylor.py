@@ -18,7 +18,8 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 from . import _functions, _ufunc
 from ._partials import through_stacked
 from ._rules import RULES
-from .dual import DualNumber, _partials_index, _plain_index
+from .custom import _is_ufunc, checked
+from .dual import DualNumber, _as_float_array, _partials_index, _plain_index, not_real
 
 
 class TaylorUnsupported(TypeError):
@@ -52,9 +53,7 @@ class Taylor(NDArrayOperatorsMixin):
     __hash__ = None
 
     def __init__(self, coeffs):
-        coeffs = np.asarray(coeffs)
-        if coeffs.dtype.kind != "f":
-            coeffs = coeffs.astype(np.float64)
+        coeffs = _as_float_array(coeffs, "Taylor number")
         if coeffs.ndim < 1:
             raise ValueError("dualad: Taylor coefficients need a trailing axis of orders")
         self.coeffs = coeffs
@@ -62,8 +61,11 @@ class Taylor(NDArrayOperatorsMixin):
     @classmethod
     def variable(cls, x, order):
         """The independent variable ``x + t`` truncated at ``order``."""
-        x = np.asarray(x)
-        x = x if x.dtype.kind == "f" else x.astype(np.float64)  # float32 stays float32
+        if not isinstance(order, (int, np.integer)) or isinstance(order, bool):
+            raise TypeError(f"dualad: order must be an integer, got {type(order).__name__}")
+        if order < 0:
+            raise ValueError(f"dualad: order must be a non-negative integer, got {order}")
+        x = _as_float_array(x, "value")  # float32 stays float32
         c = np.zeros(x.shape + (order + 1,), dtype=x.dtype)
         c[..., 0] = x
         if order >= 1:
@@ -79,11 +81,26 @@ class Taylor(NDArrayOperatorsMixin):
     T = property(lambda self: np.transpose(self))
 
     def derivatives(self):
-        """``f^(j)(x)`` for j = 0..order (coefficients times j!)."""
-        fact = np.array([math.factorial(j) for j in range(self.order + 1)], dtype=float)
-        return self.coeffs * fact
+        """``f^(j)(x)`` for j = 0..order (coefficients times j!).
+
+        j! itself exceeds float64 from j = 171 on, so it is applied as its mantissa (the
+        correctly rounded top 53 bits) times a power of two: a zero coefficient gives exactly
+        0 at any order, and a derivative beyond the float range is ±inf with numpy's overflow
+        RuntimeWarning. Below 171 this is the same as multiplying by float(j!). (Coefficients
+        themselves underflow to 0 where f^(j)(x) / j! is below the float range: for sin or exp
+        from about j = 171 on.)
+        """
+        mant, expo = [], []
+        for j in range(self.order + 1):
+            f = math.factorial(j)
+            e = max(f.bit_length() - 53, 0)
+            mant.append(f / (1 << e))  # int / int is correctly rounded
+            expo.append(e)
+        return np.ldexp(self.coeffs * np.array(mant), np.array(expo))
 
     def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("dualad: len() of a 0-d Taylor number")
         return self.shape[0]
 
     def __iter__(self):
@@ -124,17 +141,19 @@ class Taylor(NDArrayOperatorsMixin):
             raise TaylorUnsupported(f"dualad: numpy.{ufunc.__name__}.{method} in Taylor mode")
         if _foreign(inputs):
             raise PerturbationMix("dualad: Taylor numbers and duals cannot be mixed")
+        if any(not isinstance(a, Taylor) and _ufunc.real_operand(a) is None for a in inputs):
+            return NotImplemented  # (complex, Fraction, str arrays raise a TypeError)
         if ufunc in _ufunc.PRIMAL:
             return ufunc(*(_value(a) for a in inputs))
         if ufunc is np.matmul:
             return _product(ufunc, inputs, {})
         special = _RECURRENCES.get(ufunc)
         if special is not None:
-            return special(*inputs)
+            return _constants_stay(special(*inputs), inputs)
         rule = RULES.get(ufunc)
         if rule is None:
             raise TaylorUnsupported(f"dualad: numpy.{ufunc.__name__} in Taylor mode")
-        return _apply_rule(ufunc, rule, inputs)
+        return _constants_stay(_apply_rule(ufunc, rule, inputs), inputs)
 
     def __array_function__(self, func, types, args, kwargs):
         if not all(issubclass(t, (Taylor, np.ndarray)) for t in types):
@@ -170,7 +189,9 @@ def _coeffs(a, order, dtype):
         if a.order != order:
             raise ValueError(f"dualad: Taylor numbers of orders {a.order} and {order} mixed")
         return a.coeffs
-    a = np.asarray(a, dtype=dtype)
+    a = np.asarray(a)
+    if a.dtype.kind not in "biuf":  # as a cast would: drop an imaginary part, None -> nan
+        raise not_real("operand", a)
     c = np.zeros(a.shape + (order + 1,), dtype=dtype)
     c[..., 0] = a
     return c
@@ -199,6 +220,22 @@ def _cauchy(a, b):
     for k in range(out.shape[-1]):
         out[..., k] = np.sum(a[..., :k + 1] * b[..., k::-1], axis=-1)
     return out
+
+
+def _constants_stay(result, inputs):
+    """Where no operand moves (all its higher coefficients zero), neither does the result,
+    even where a derivative is infinite or nan: the chain rule's 0 · inf = 0 guard, at every
+    order (log(0 · t), (-2) ** (0 · t + 3)). Only a result with non-finite higher
+    coefficients is looked at. (A moving operand times an infinite one keeps its nan.)"""
+    c = result.coeffs
+    if c.shape[-1] < 2 or np.isfinite(c[..., 1:]).all():
+        return result
+    moving = False
+    for a in inputs:
+        if isinstance(a, Taylor):
+            moving = moving | np.any(a.coeffs[..., 1:] != 0, axis=-1)
+    c[..., 1:] = np.where(np.broadcast_to(moving, c.shape[:-1])[..., None], c[..., 1:], 0.0)
+    return result
 
 
 def _weighted(a, b, k):
@@ -258,10 +295,15 @@ def _power_from(a, r, p0):
         out = np.zeros(a.shape, dtype=np.result_type(a, p0))
         out[..., 0] = p0
         a0 = a[..., 0]
-        for k in range(1, a.shape[-1]):
-            j = np.arange(1, k + 1)
-            out[..., k] = np.sum(((r + 1) * j - k) * a[..., 1:k + 1]
-                                 * out[..., k - 1::-1][..., :k], axis=-1) / (k * a0)
+        with np.errstate(divide="ignore", invalid="ignore"):  # a zero base: patched below
+            for k in range(1, a.shape[-1]):
+                j = np.arange(1, k + 1)
+                out[..., k] = np.sum(((np.asarray(r)[..., None] + 1) * j - k)
+                                     * a[..., 1:k + 1] * out[..., k - 1::-1][..., :k],
+                                     axis=-1) / (k * a0)
+        zero = a0 == 0
+        if np.any(zero):
+            out[..., 1:] = np.where(zero[..., None], _power_at_zero(a, r), out[..., 1:])
         return out
     # a natural power: products by squaring. The recurrence divides by a_0 and starts from
     # p0 = a_0**r, which is wrong at a zero base and where a_0**r underflows (tiny a_0)
@@ -275,6 +317,19 @@ def _power_from(a, r, p0):
         if n:
             base = _cauchy(base, base)
     return result
+
+
+def _power_at_zero(a, r):
+    """Coefficients 1.. of a**r at a zero base a_0 (no Taylor series there): the chain rule's
+    leading term (r choose k) 0**(r-k) a_1**k, as nested duals give: sqrt at 0 is inf times
+    the tangent (README's convention), +inf, -inf, ... at higher orders, and 0 for a zero
+    tangent a_1 (the 0 * inf guard)."""
+    k = np.arange(1, a.shape[-1])
+    r = np.asarray(r)[..., None]
+    a1 = a[..., 1:2]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        lead = np.cumprod((r - k + 1) / k, axis=-1) * np.power(0.0, r - k) * a1 ** k
+    return np.where(a1 == 0, 0.0, lead)
 
 
 def _small_natural(r):
@@ -305,7 +360,10 @@ def _power(x, y):
         return np.exp(y * np.log(x))
     order, dtype = _common((x,))
     a = _coeffs(x, order, dtype)
-    return Taylor(_power_from(a, np.asarray(y, dtype=dtype), np.power(a[..., 0], y)))
+    y = np.asarray(y, dtype=dtype)
+    shape = np.broadcast_shapes(a.shape[:-1], y.shape)  # (an array of exponents: vander)
+    a = np.broadcast_to(a, shape + a.shape[-1:])
+    return Taylor(_power_from(a, np.broadcast_to(y, shape), np.power(a[..., 0], y)))
 
 
 def _with_value(c, value):
@@ -351,7 +409,8 @@ def _apply_rule(ufunc, rule, inputs):
     cs = [_coeffs(a, order, dtype) for a in inputs]
     # constants go in as given: an integer argument (ldexp's exponent) must stay integer
     values = [c[..., 0] if isinstance(a, Taylor) else a for a, c in zip(inputs, cs)]
-    ans = np.asarray(ufunc(*values))
+    name = f"numpy.{ufunc.__name__}" if _is_ufunc(ufunc) else ufunc.__name__  # or custom_jvp
+    ans = checked(np.asarray(ufunc(*values)), f"the value of {name}")
     out = np.zeros(ans.shape + (order + 1,), dtype=np.result_type(ans, dtype))
     out[..., 0] = ans
     if rule.kind == "zero" or order == 0:
@@ -374,7 +433,9 @@ def _apply_rule(ufunc, rule, inputs):
             c_trunc = Taylor(out[..., :k]) if k > 1 else out[..., 0]
             total = 0.0
             for i in live:
-                g = _coeffs(rule.derivs[i](*trunc, c_trunc), k - 1, dtype)
+                g = checked(rule.derivs[i](*trunc, c_trunc), f"derivative {i} of {name}",
+                            ans.shape)
+                g = _coeffs(g, k - 1, dtype)
                 total = total + _weighted(cs[i], g, k)
             out[..., k] = total / k
     return Taylor(out)

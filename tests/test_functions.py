@@ -342,6 +342,7 @@ CASES = [
          [-0.5, 0.2, 1.3, 2.7, 3.5], (4,)),
     case(np.polyval, lambda f, p, x: f(p, x), (4,), (2, 3)),
     case(np.polyval, lambda f, p, x: f(p, x), (3,), (), id="scalar"),
+    case(np.polyval, lambda f, x: f(np.poly1d([1.5, -2.0, 0.5]), x), (2, 3), id="poly1d"),
     case(np.vander, lambda f, a: f(a, 4), (3,)),
     case(np.vander, lambda f, a: f(a, increasing=True), (3,), id="increasing"),
     case(np.linspace, lambda f, a, b: f(a, b, 5), (), ()),
@@ -751,3 +752,18 @@ def test_partials_times_a_plain_operand_equal_one_product_per_direction(a_shape,
         got = a @ b if len(a_shape) <= 2 else np.matmul(a, b)
         want = np.stack([a.partials[..., k] @ b for k in range(n)], axis=-1)
         assert np.allclose(got.partials, want, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("x", [0.0, 1e-8, 1e-4, 0.3, 0.6366, 0.64, 2.5, -1.3])
+def test_sinc_derivatives_of_every_order_near_and_at_zero(x):
+    # sin(πx)/(πx) cancels in its derivatives near 0 (and is 0/0 at 0): mpmath as the oracle
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 40
+
+    def exact(k):
+        f = lambda t: mpmath.sin(mpmath.pi * t) / (mpmath.pi * t) if t else mpmath.mpf(1)  # noqa: E731
+        return float(mpmath.taylor(f, mpmath.mpf(x), k)[k] * mpmath.factorial(k))
+    for k in range(7):
+        want = exact(k)
+        assert ad.derivative(np.sinc, np.float64(x), order=k) == pytest.approx(
+            want, rel=1e-12, abs=1e-12), k

@@ -345,3 +345,27 @@ def test_order_mismatch_and_dtype():
                 * np.log(Taylor.variable(np.array([0.5, 1.5]), 4)))
     assert np.allclose(y.coeffs, expected.coeffs, rtol=1e-5, atol=1e-5)
     assert Taylor.variable(3, 2).dtype == np.float64
+
+
+@pytest.mark.parametrize("f", [lambda t: (-2.0) ** (0.0 * t + 3.0) + t,
+                               lambda t: np.log(t * 0.0) + t,
+                               lambda t: np.arcsin(t * 0.0 + 1.0) + t,
+                               lambda t: np.sqrt(t * 0.0) + t])
+def test_constant_operands_give_no_nan_at_high_orders(f):
+    # orders 1 and 2 (duals) guard 0 · inf = 0 where a tangent is zero; Taylor mode too:
+    # each f is a constant (finite or not) plus t, so its derivatives are 1, 0, 0, ...
+    with np.errstate(divide="ignore", invalid="ignore"):  # (log 0 warns, as numpy's does)
+        for k in range(1, 6):
+            assert ad.derivative(f, 1.0, order=k) == (1.0 if k == 1 else 0.0), k
+
+
+def test_array_exponents_and_math_functions_in_taylor_mode():
+    # vander: a column of powers with an array of exponents; Σ = (t² + t + 1) + (4t² + 2t + 1)
+    vander = lambda t: np.sum(np.vander(np.stack([t, 2.0 * t]), 3))  # noqa: E731
+    assert [ad.derivative(vander, 1.3, order=k) for k in (2, 3, 4)] == [10.0, 0.0, 0.0]
+    powers = np.array([0.5, 1.5, 2.5])
+    want = sum(r * (r - 1) * (r - 2) * 1.3 ** (r - 3) for r in powers)
+    assert ad.derivative(lambda t: np.sum(t ** powers), 1.3, order=3) == pytest.approx(want)
+    # dualad.math on a Taylor number (math.remainder(3t, 2) is 3t - 4 near t = 1.3)
+    assert ad.derivative(lambda t: ad.math.remainder(3.0 * t, 2.0) * t, 1.3, order=3) == 0.0
+    assert ad.derivative(lambda t: ad.math.remainder(3.0 * t, 2.0) * t, 1.3, order=2) == 6.0

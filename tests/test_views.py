@@ -137,3 +137,29 @@ def test_hessians_of_numpy_functions_that_write_in_place(f, closed_form):
     x = np.array([1.0, 2.0, 3.0])
     for method in ("hyperdual", "nested"):
         np.testing.assert_array_equal(ad.hessian(f, x, method=method), closed_form(x))
+
+
+VIEWS = {"ravel": np.ravel, "reshape": lambda y: y.reshape(4), "T": lambda y: y.T,
+         "swapaxes": lambda y: np.swapaxes(y, 0, 1), "moveaxis": lambda y: np.moveaxis(y, 0, 1),
+         "flip": np.flip, "rot90": np.rot90, "split": lambda y: np.split(y, 2, axis=1)[1],
+         "squeeze": lambda y: np.squeeze(y[None]), "expand_dims": lambda y: np.expand_dims(y, 0),
+         "atleast_3d": np.atleast_3d, "basic index": lambda y: y[::-1, 1:]}
+
+
+@pytest.mark.parametrize("view", VIEWS.values(), ids=VIEWS.keys())
+@pytest.mark.parametrize("make_y", [lambda x: x.reshape(2, 2) * 1.0,   # fresh partials
+                                    lambda x: x.reshape(2, 2) - 1.0],  # shared, read-only
+                         ids=["product", "linear rule"])
+def test_writes_through_numpy_views_reach_the_array(view, make_y):
+    # boundary-condition style: set one element of a view; the viewed array must follow
+    def f(x):
+        y = make_y(x)
+        v = view(y)
+        v[(0,) * np.ndim(v)] = x[3] ** 2 * x[0]
+        return y
+    x = np.array([0.5, 1.5, -1.0, 2.0])
+    np.testing.assert_allclose(ad.jacobian(f, x), fd_jacobian(f, x), rtol=1e-8, atol=1e-9)
+    # second order: the Hessian of the sum, against differences of the gradient
+    h = ad.hessian(lambda x: np.sum(f(x) ** 2), x)
+    want = fd_jacobian(lambda x: ad.gradient(lambda z: np.sum(f(z) ** 2), x), x)
+    np.testing.assert_allclose(h, want, rtol=1e-7, atol=1e-7)
