@@ -981,11 +981,11 @@ unsupported("bit and index arithmetic on integers", "packbits", "unpackbits",
             "ravel_multi_index", "unravel_index", "ix_")
 unsupported("bin edges depend on the data range; use it on x.value", "histogram",
             "histogram2d", "histogramdd", "histogram_bin_edges")
-unsupported("complex-valued", "sort_complex", "roots", "i0")
+unsupported("complex-valued", "sort_complex", "roots")
 unsupported("set operations on values; use np.unique", "intersect1d", "union1d",
             "setdiff1d", "setxor1d", "unique_all", "unique_counts", "unique_inverse",
             "trim_zeros")
-unsupported("not implemented yet", "apply_over_axes", "cov", "corrcoef", "poly", "polyadd",
+unsupported("not implemented yet", "i0", "apply_over_axes", "cov", "corrcoef", "poly", "polyadd",
             "polysub", "polymul", "polydiv", "polyder", "polyint", "polyfit", "convolve",
             "correlate", "ediff1d", "gradient", "nanmedian", "nanquantile", "nanpercentile",
             "polynomial.polynomial.polyval2d", "polynomial.polynomial.polygrid2d")

@@ -219,7 +219,7 @@ def jacobian(f: Callable[..., Any], x: Any, *args: Any, chunk_size: Optional[int
     """
     if args or argnums != 0 or is_tree(x):
         return _over_arguments(jacobian, f, (x,) + args, argnums, chunk_size=chunk_size)
-    return _value_and_jacobian(f, _as_input(x), chunk_size)[1]
+    return _plain(_value_and_jacobian(f, _as_input(x), chunk_size)[1])
 
 
 def _value_and_jacobian(f, x, chunk_size=None):
@@ -351,7 +351,8 @@ def value_grad_hessian(f: Callable[[Any], Any], x: Any, chunk_size: Optional[int
         raise ValueError(f"dualad: hessian needs a scalar-valued function; f returned shape "
                          f"{np.shape(value)}")
     shape = x.shape
-    return _plain(value), np.reshape(grad, shape), np.reshape(hess, shape + shape)
+    return (_plain(value), _plain(np.reshape(grad, shape)),
+            _plain(np.reshape(hess, shape + shape)))
 
 
 def hessian(f: Callable[[Any], Any], x: Any, chunk_size: Optional[int] = None,

@@ -515,9 +515,9 @@ def stop_gradient(x):
 
     The counterpart of ``jax.lax.stop_gradient`` and PyTorch's ``.detach()`` /
     ``torch.no_grad()``. Works on DualNumber (all nesting levels), the scalar duals of
-    ``derivative`` on floats, HyperDual and Taylor, maps over lists, tuples and dicts (parameter
-    trees), and returns anything else unchanged. The result shares memory with ``x``'s value, as ``.detach()``
-    does.
+    ``derivative`` on floats, HyperDual and Taylor, maps over lists, tuples and dicts
+    (parameter trees), and returns anything else unchanged. The result shares memory with
+    ``x``'s value, as ``.detach()`` does.
 
     >>> import numpy as np, dualad as ad
     >>> ad.derivative(lambda x: x * ad.stop_gradient(x), 3.0)   # d/dx (x * c) with c = x

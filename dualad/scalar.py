@@ -595,7 +595,9 @@ def _evaluate(scalar_d, numpy_d, args):
             with np.errstate(all="ignore"):
                 r = numpy_d(*(np.float64(a) for a in args))
             return float(r)
-        raise
+        # duals among them (a higher order): the plain floats divide as numpy does (1.0 / y)
+        with np.errstate(all="ignore"):
+            return numpy_d(*(np.float64(a) if type(a) is float else a for a in args))
 
 
 def _chain(p, d, guard):

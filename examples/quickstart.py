@@ -30,7 +30,7 @@ show("x**2 + 2*x at x = 3 + 1ε", x ** 2 + 2 * x, "15.0 + 8.0ε")
 t = ad.DualNumber(0.5, 1.0)
 show("np.sin(0.5 + 1ε)", np.sin(t), f"{math.sin(0.5)} + {math.cos(0.5)}ε")
 show("np.exp(0.5 + 1ε) * np.log(0.5 + 1ε)", np.exp(t) * np.log(t),
-     f"{math.exp(0.5) * math.log(0.5)} + {math.exp(0.5) * (math.log(0.5) + 2.0)}ε")
+     f"{math.exp(0.5) * math.log(0.5)} + {math.exp(0.5) * math.log(0.5) + math.exp(0.5) / 0.5}ε")
 
 # 3. derivative(f, x): the derivative of a function of one number.
 #    d/dt (t³ − 2t) = 3t² − 2 = 10 at t = 2.

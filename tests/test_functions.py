@@ -760,9 +760,11 @@ def test_sinc_derivatives_of_every_order_near_and_at_zero(x):
     mpmath = pytest.importorskip("mpmath")
     mpmath.mp.dps = 40
 
+    def sinc(t):
+        return mpmath.sin(mpmath.pi * t) / (mpmath.pi * t) if t else mpmath.mpf(1)
+
     def exact(k):
-        f = lambda t: mpmath.sin(mpmath.pi * t) / (mpmath.pi * t) if t else mpmath.mpf(1)  # noqa: E731
-        return float(mpmath.taylor(f, mpmath.mpf(x), k)[k] * mpmath.factorial(k))
+        return float(mpmath.taylor(sinc, mpmath.mpf(x), k)[k] * mpmath.factorial(k))
     for k in range(7):
         want = exact(k)
         assert ad.derivative(np.sinc, np.float64(x), order=k) == pytest.approx(

@@ -347,3 +347,18 @@ def test_a_helper_call_leaves_no_reference_cycles(call):
     finally:
         if was:
             gc.enable()
+
+
+def test_scalar_x_gives_python_floats_from_every_helper():
+    f = lambda t: t ** 3  # noqa: E731  f' = 27, f'' = 18 at 3
+    for got, want in [(ad.jacobian(f, 3.0), 27.0), (ad.hessian(f, 3.0), 18.0),
+                      (ad.hessian(f, 3.0, method="nested"), 18.0),
+                      (ad.value_grad_hessian(f, 3.0), (27.0, 27.0, 18.0))]:
+        assert got == want and type(got) is type(want)
+        assert all(type(g) is float for g in (got if isinstance(got, tuple) else (got,)))
+
+
+def test_plain_zero_divisor_on_floats_at_second_order():
+    # d²/dx² (x / 0) is 0 (x times a constant), not a ZeroDivisionError from 1.0 / 0.0
+    assert ad.derivative(lambda x: x / 0.0, 1.0, order=2) == 0.0
+    assert ad.derivative(lambda x: x * x / 0.0, 1.0, order=2) == np.inf
