@@ -104,6 +104,7 @@ class HyperDual(NDArrayOperatorsMixin):
     def seed(cls, x):
         """Seed every element of ``x`` as its own direction (gradient part = identity)."""
         x = _as_float_array(x, "x")
+        x = x.astype(np.result_type(x, np.float32), copy=False)  # (float16 computes as float32)
         n = x.size
         return cls(x, np.eye(n, dtype=x.dtype).reshape(x.shape + (n,)))
 
