@@ -6,6 +6,7 @@ import pytest
 
 import dualad as ad
 from dualad import optim, train
+from _fd import fd_jacobian
 from _scripts import computed_lines, run_script
 
 
@@ -34,9 +35,13 @@ def test_tutorials_reproduce_to_float32_precision():
     assert numbers(got["dense layer + Adam(0.07): losses of five steps"]) == pytest.approx(
         [19.457, 10.9911995, 5.402389, 2.5634406, 2.0542033], **f32)
     assert numbers(got["(3a + b - 10)^2 at a = 1, b = 2: gradient"]) == [-30.0, -10.0]
-    b, w_size, w_rooms = numbers(got["house prices: intercept, per 100 m², per room"])
-    # the generating model is 50 + 120 size + 15 rooms (+ noise): least squares is close
-    assert (b, w_size, w_rooms) == pytest.approx((50.85319, 119.14386, 15.01524), rel=1e-4)
+    # house prices: the tutorial's data, trained to convergence = the least-squares solution
+    rng = np.random.default_rng(7)
+    size, rooms = rng.uniform(0.5, 3.0, 200), rng.integers(1, 6, 200).astype(float)
+    price = 50 + 120 * size + 15 * rooms + rng.normal(0, 5, 200)
+    A = np.column_stack([np.ones(200), size, rooms])
+    assert numbers(got["house prices: intercept, per 100 m², per room"]) == pytest.approx(
+        np.linalg.lstsq(A, price, rcond=None)[0], **f32)
 
 
 def test_pytorch_lesson_gradient_is_exact():
@@ -57,6 +62,25 @@ def _toy():
     return params, X, loss
 
 
+def _flat(tree):
+    return np.concatenate([np.ravel(a) for a in tree])
+
+
+def _fd_grad(loss, params, *batch):
+    """The gradient of ``loss`` (plain numpy, float64) at ``params`` (a list), flattened, by
+    central finite differences: an oracle independent of dualad's rule table."""
+    splits = np.cumsum([p.size for p in params])[:-1]
+    return fd_jacobian(lambda v: loss([a.reshape(p.shape) for a, p in
+                                       zip(np.split(v, splits), params)], *batch), _flat(params))
+
+
+def _drawn_tangents(params, k, seed):
+    """The forward gradient's tangents, flattened to (n_params, k): the documented draws from
+    ``np.random.default_rng(seed)``, one leaf after the other."""
+    rng = np.random.default_rng(seed)
+    return np.concatenate([rng.standard_normal(p.shape + (k,)).reshape(-1, k) for p in params])
+
+
 @pytest.mark.parametrize("chunk", [None, 1, 5, 100])
 def test_exact_grad_matches_gradient(chunk):
     params, X, loss = _toy()
@@ -70,23 +94,22 @@ def test_exact_grad_matches_gradient(chunk):
     want = ad.gradient(flat_loss, vec)
     assert value == pytest.approx(loss(params, X), rel=1e-14)
     assert np.concatenate([np.ravel(a) for a in g]) == pytest.approx(want, rel=1e-13)
+    assert _flat(g) == pytest.approx(_fd_grad(loss, params, X), rel=1e-7, abs=1e-9)
     assert [np.shape(a) for a in g] == [p.shape for p in params]
 
 
-def test_forward_grad_is_unbiased():
+@pytest.mark.parametrize("k, seed", [(1, 5), (3, 1), (20000, 0)])
+def test_forward_grad_is_unbiased(k, seed):
+    # E[(g.v) v] = g for v ~ N(0, I): the estimate must be exactly the sample mean of (g.v) v
+    # over the tangents it drew (g from finite differences). Compared with g itself, the
+    # sampling error |g| / sqrt(K) would hide a bias of a few percent; compared with the
+    # sample mean, only rounding is left.
     params, X, loss = _toy()
-    _, exact = train.exact_grad(loss, params, X)
-    exact = np.concatenate([np.ravel(a) for a in exact])
-    _, est = train.forward_grad(loss, params, X, k=20000, rng=0)
-    est = np.concatenate([np.ravel(a) for a in est])
-    # E[(g.v) v] = g; with K samples the error is about |g| / sqrt(K) per entry
-    assert np.max(np.abs(est - exact)) < 5 * np.linalg.norm(exact) / np.sqrt(20000)
-    # one tangent: (g.v) v exactly
-    rng = np.random.default_rng(5)
-    v = rng.standard_normal((exact.size, 1))
-    _, one = train.forward_grad(loss, params, X, k=1, rng=5)
-    one = np.concatenate([np.ravel(a) for a in one])
-    assert one == pytest.approx(v[:, 0] * (exact @ v[:, 0]), rel=1e-12, abs=1e-12)
+    g = _fd_grad(loss, params, X)
+    V = _drawn_tangents(params, k, seed)
+    value, est = train.forward_grad(loss, params, X, k=k, rng=seed)
+    assert value == pytest.approx(loss(params, X), rel=1e-14)
+    assert _flat(est) == pytest.approx(V @ (V.T @ g) / k, rel=1e-7, abs=1e-9 * np.linalg.norm(g))
 
 
 @pytest.mark.parametrize("sizes", [(6, 5, 3), (4, 7, 5, 3)])
@@ -113,6 +136,31 @@ def _mlp_case(sizes, batch=9, seed=2, dtype=np.float64):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((batch, sizes[0])).astype(dtype)
     return model, params, X, rng.integers(0, sizes[-1], batch)
+
+
+def _numpy_mlp_loss(params, X, labels):
+    """MLP.loss written independently: ReLU layers, mean softmax cross-entropy."""
+    h = X
+    for W, b in zip(params[:-2:2], params[1:-2:2]):
+        h = np.maximum(h @ W + b, 0.0)
+    z = h @ params[-2] + params[-1]
+    return np.mean(np.log(np.sum(np.exp(z), axis=1)) - z[np.arange(len(z)), labels])
+
+
+def test_mlp_gradients_match_finite_differences():
+    model, params, X, y = _mlp_case((3, 4, 2), batch=5)
+    # no ReLU kink within the stencil's reach (3 h |x| for a weight, h = 1e-3)
+    assert np.min(np.abs(X @ params[0] + params[1])) > 3e-3 * max(1.0, np.max(np.abs(X)))
+    want = _fd_grad(_numpy_mlp_loss, params, X, y)
+    tol = dict(rel=1e-7, abs=1e-9 * np.linalg.norm(want))
+    for value, g in (model.exact_grad(params, X, y),
+                     train.exact_grad(train.MLP.loss, params, X, y)):
+        assert value == pytest.approx(_numpy_mlp_loss(params, X, y), rel=1e-13)
+        assert _flat(g) == pytest.approx(want, **tol)
+    V = _drawn_tangents(params, 3, 4)
+    for _, g in (model.forward_grad(params, X, y, k=3, rng=4),
+                 train.forward_grad(train.MLP.loss, params, X, y, k=3, rng=4)):
+        assert _flat(g) == pytest.approx(V @ (V.T @ want) / 3, **tol)
 
 
 @pytest.mark.parametrize("sizes", [(6, 3), (5, 4, 3, 6), (5, 4, 3, 2, 6)])
@@ -283,34 +331,89 @@ def test_forward_method_and_errors():
         train.exact_grad(lambda p: p[0], [[1, 2]])
 
 
+def test_fit_calls_the_callback_after_every_epoch():
+    calls = []
+
+    def callback(epoch, history):  # what history holds when it runs
+        calls.append((epoch, history, len(history.epoch_losses), len(history.epoch_times),
+                      len(history.losses)))
+    x = np.arange(1.0, 6.0)
+    hist = train.fit(lambda p, x, y: np.mean((p[0] * x - y) ** 2), [np.zeros(1)],
+                     optim.SGD(0.01), data=(x, 2 * x), epochs=4, batch_size=2, progress=False,
+                     callback=callback)
+    assert [c[0] for c in calls] == [1, 2, 3, 4] and all(c[1] is hist for c in calls)
+    # 5 samples in batches of 2: 3 steps an epoch, all recorded before the callback runs
+    assert [c[2:] for c in calls] == [(e, e, 3 * e) for e in (1, 2, 3, 4)]
+
+
+def test_grad_fn_replaces_the_gradient():
+    loss = lambda p, x: np.sum((p["w"] * x) ** 2)  # noqa: E731 -- gradient 2 w x^2, not 1
+    x, calls = np.array([1.0, -2.0]), []
+
+    def ones(params, *batch):
+        calls.append(batch)
+        return 7.0, {"w": np.ones(2)}
+    params = {"w": np.array([0.25, 3.0])}
+    assert train.step(loss, params, optim.SGD(0.1), x, grad_fn=ones) == 7.0
+    assert params["w"] == pytest.approx([0.25 - 0.1, 3.0 - 0.1], rel=1e-15)
+    assert len(calls) == 1 and calls[0][0] is x
+    params = {"w": np.array([0.25, 3.0])}  # fit: 3 epochs of 2 batches, 6 steps of -0.1
+    hist = train.fit(loss, params, optim.SGD(0.1), data=(x,), epochs=3, batch_size=1,
+                     grad_fn=ones, progress=False)
+    assert params["w"] == pytest.approx([0.25 - 0.6, 3.0 - 0.6], rel=1e-14)
+    assert hist.losses == [7.0] * 6 and len(calls) == 7
+
+
 # --- optimizers: Keras formulas written out ------------------------------------------------
-def test_sgd_momentum_and_nesterov_follow_keras():
-    g = np.array([0.5, -1.0])
-    for nesterov in (False, True):
-        p, m, opt = np.array([1.0, 2.0]), np.zeros(2), optim.SGD(0.1, 0.9, nesterov)
-        want = p.copy()
-        for _ in range(3):
-            m = 0.9 * m - 0.1 * g
-            want = want + (0.9 * m - 0.1 * g if nesterov else m)
-            opt.step([p], [g])
-        assert p == pytest.approx(want, rel=1e-15)
+def _keras_sgd(p, grads, lr, momentum, nesterov):
+    """Keras' SGD in float64: v = momentum v - lr g; p += v (Nesterov: momentum v - lr g)."""
+    p, v = p.astype(np.float64), np.zeros(p.shape)
+    for g in grads:
+        v = momentum * v - lr * g
+        p = p + (momentum * v - lr * g if nesterov else v)
+    return p
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_adam_keras_formula_and_dtype(dtype):
-    p = np.array([1.0, -2.0], dtype=dtype)
-    opt = optim.Adam(0.1)
-    m = v = np.zeros(2)
-    want = p.astype(np.float64)
-    for t in range(1, 4):
-        g = np.array([0.3, -0.7]) * t
-        m = 0.9 * m + 0.1 * g
-        v = 0.999 * v + 0.001 * g * g
-        alpha = 0.1 * np.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
-        want = want - alpha * m / (np.sqrt(v) + 1e-7)
-        opt.step({"w": p}, {"w": g})
-    assert p.dtype == dtype
-    assert p == pytest.approx(want, rel=1e-6 if dtype == np.float32 else 1e-14)
+def _keras_adam(p, grads, lr, b1, b2, eps):
+    """Keras' Adam in float64, epsilon added to sqrt(v) (optim.Adam's docstring)."""
+    p, m, v = p.astype(np.float64), np.zeros(p.shape), np.zeros(p.shape)
+    for t, g in enumerate(grads, start=1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        p = p - lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t) * m / (np.sqrt(v) + eps)
+    return p
+
+
+def _run(opt, steps=4):
+    """``steps`` updates of float32 and float64 parameters by changing gradients; returns
+    [(parameter after, start, gradients)] per parameter."""
+    rng = np.random.default_rng(6)
+    start = {"a": rng.standard_normal((2, 3)).astype(np.float32), "b": rng.standard_normal(4),
+             "c": np.array(rng.standard_normal(), np.float32), "d": rng.standard_normal((3, 1))}
+    grads = [{name: rng.standard_normal(p.shape) for name, p in start.items()}
+             for _ in range(steps)]
+    params = {name: p.copy() for name, p in start.items()}
+    for g in grads:
+        opt.step(params, g)
+    assert [p.dtype for p in params.values()] == [np.float32, np.float64] * 2
+    return [(params[k], start[k], [g[k] for g in grads]) for k in start]
+
+
+@pytest.mark.parametrize("momentum, nesterov", [(0.0, False), (0.9, False), (0.6, False),
+                                                (0.9, True), (0.6, True)])
+def test_sgd_momentum_and_nesterov_follow_keras(momentum, nesterov):
+    for got, start, grads in _run(optim.SGD(0.07, momentum, nesterov)):
+        want = _keras_sgd(start, grads, 0.07, momentum, nesterov)
+        assert got == pytest.approx(want, rel=1e-6 if got.dtype == np.float32 else 1e-14)
+
+
+@pytest.mark.parametrize("hyper", [None, (0.05, 0.6, 0.8, 0.3), (0.2, 0.0, 0.5, 1e-3)])
+def test_adam_keras_formula_and_dtype(hyper):
+    opt = optim.Adam() if hyper is None else optim.Adam(*hyper)
+    hyper = hyper or (0.001, 0.9, 0.999, 1e-7)  # the documented defaults
+    for got, start, grads in _run(opt):
+        want = _keras_adam(start, grads, *hyper)
+        assert got == pytest.approx(want, rel=1e-6 if got.dtype == np.float32 else 1e-14)
 
 
 # --- the digits classifier ------------------------------------------------------------------
