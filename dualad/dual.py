@@ -94,8 +94,9 @@ class DualNumber(NoSilentConversion, NDArrayOperatorsMixin):
     """
 
     # _p: the partials array, or a _lazy.Deferred node that computes it when first read;
-    # _base: (dual, index) for a view made by basic indexing, so that a write into the view
-    # that must promote its storage promotes the dual it views (unset otherwise)
+    # _base: for a numpy view of another dual, (that dual, index) after basic indexing or
+    # (that dual, function making the view again) after reshape, ravel, ..., so that a write
+    # into the view that must promote its storage promotes the dual it views (_assign)
     __slots__ = ("value", "_p", "_tag", "_base")
     __hash__ = None  # mutable, and == is elementwise
 
