@@ -597,7 +597,8 @@ def _evaluate(scalar_d, numpy_d, args):
             return float(r)
         # duals among them (a higher order): the plain floats divide as numpy does (1.0 / y)
         with np.errstate(all="ignore"):
-            return numpy_d(*(np.float64(a) if type(a) is float else a for a in args))
+            r = numpy_d(*(np.float64(a) if type(a) is float else a for a in args))
+        return float(r) if isinstance(r, np.floating) else r
 
 
 def _chain(p, d, guard):
