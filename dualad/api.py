@@ -18,6 +18,7 @@ from .dual import DualNumber, make
 from .hyperdual import HyperDual, _pairs
 from .scalar import ScalarDual
 from .scalar import derivative as scalar_derivative
+from .scalar import to_dual
 from .taylor import PerturbationMix, Taylor, TaylorUnsupported
 
 #: memory budget (bytes) for the partials of one chunk, times a factor for temporaries
@@ -29,6 +30,8 @@ def _as_input(x, name="x"):
     """x as a float array (or a dual, when a helper is nested inside another)."""
     if isinstance(x, DualNumber):
         return x
+    if type(x) is ScalarDual:  # (a helper called inside f of derivative on a float)
+        return to_dual(x)
     try:
         arr = np.asarray(x)
     except TypeError as err:
@@ -78,8 +81,10 @@ def jvp_many(f: Callable[[Any], Any], x: Any, directions: Any) -> Tuple[Any, Any
     [[2.0, 0.0], [0.0, 4.0]]
     """
     x = _as_input(x)
-    directions = np.asarray(_as_input(directions, "directions"),
-                            dtype=np.result_type(primal(x), np.float32))
+    directions = _as_input(directions, "directions")
+    if not isinstance(directions, DualNumber):  # (a dual: directions that depend on an
+        # enclosing helper's variable, hvp(f, x, x))
+        directions = np.asarray(directions, dtype=np.result_type(primal(x), np.float32))
     if directions.shape[:-1] != np.shape(x) or directions.ndim != np.ndim(x) + 1:
         raise ValueError(f"dualad: directions of shape {directions.shape} do not fit x of "
                          f"shape {np.shape(x)}; expected {np.shape(x)} + (n,)")
@@ -270,6 +275,7 @@ def gradient(f: Callable[..., Any], x: Any, *args: Any,
 
 # --- second order ------------------------------------------------------------------------
 def _hyperdual_hessian(f, x, chunk_size):
+    x = x.astype(np.result_type(x, np.float32), copy=False)  # (float16 computes as float32)
     shape, size = x.shape, x.size
     if chunk_size is None:
         # a pass over c directions holds about size * c * c / 2 Hessian entries

@@ -121,6 +121,14 @@ class Taylor(NDArrayOperatorsMixin):
     def sum(self, axis=None, keepdims=False):
         return np.sum(self, axis=axis, keepdims=keepdims)
 
+    def __getattr__(self, name):
+        # a DualNumber method Taylor lacks (x.ravel(), x.mean(), ...): TaylorUnsupported, so
+        # derivative(..., order=k) runs the function with nested duals
+        if not name.startswith("_") and hasattr(DualNumber, name):
+            raise TaylorUnsupported(f"dualad: a Taylor number has no .{name}(); derivative "
+                                    "uses nested duals for this function")
+        raise AttributeError(f"'Taylor' object has no attribute {name!r}")
+
     def __float__(self):
         raise TaylorUnsupported("dualad: converting a Taylor number to float would drop its "
                                 "derivatives")

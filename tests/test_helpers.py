@@ -362,3 +362,35 @@ def test_plain_zero_divisor_on_floats_at_second_order():
     # d²/dx² (x / 0) is 0 (x times a constant), not a ZeroDivisionError from 1.0 / 0.0
     assert ad.derivative(lambda x: x / 0.0, 1.0, order=2) == 0.0
     assert ad.derivative(lambda x: x * x / 0.0, 1.0, order=2) == np.inf
+
+
+def test_helpers_inside_f_at_a_python_float():
+    # g(t) = d/dv sin(v t) at v = t = t cos(t²); g' = cos(t²) - 2t² sin(t²)
+    g = lambda t: ad.gradient(lambda v: np.sin(v * t), t)  # noqa: E731
+    t = 0.7
+    want = np.cos(t * t) - 2 * t * t * np.sin(t * t)
+    assert ad.derivative(g, t) == pytest.approx(want, rel=1e-14)
+    assert ad.derivative(g, t) == ad.derivative(g, np.float64(t))
+
+
+def test_directions_that_depend_on_the_variable():
+    # h(t) = J(t) v(t) with J = d/dv sin(v t) at v = t and v = t²: t³ cos(t²)
+    h = lambda t: ad.jvp(lambda v: np.sin(v * t), t, t ** 2)[1]  # noqa: E731
+    t = 0.7
+    want = 6 * t * np.cos(t * t) - 14 * t ** 3 * np.sin(t * t) - 4 * t ** 5 * np.cos(t * t)
+    assert ad.derivative(h, np.float64(t), order=2) == pytest.approx(want, rel=1e-12)
+    # a Hessian of a Hessian-vector product along x itself, against differences of its gradient
+    f = lambda x: np.sum(ad.hvp(lambda y: np.sum(np.sin(y * x) * y ** 3), x, x))  # noqa: E731
+    x = np.array([0.3, 0.8, 1.1])
+    np.testing.assert_allclose(ad.hessian(f, x), fd_jacobian(lambda z: ad.gradient(f, z), x),
+                               rtol=1e-7, atol=1e-7)
+
+
+def test_float16_computes_as_float32_in_both_hessian_routes():
+    x = np.array([1.0, 2.0], np.float16)
+    f = lambda v: np.sum(np.sin(v) ** 3 * np.exp(np.sum(v)))  # noqa: E731
+    _, g, h = ad.value_grad_hessian(f, x)
+    want = ad.gradient(f, x.astype(np.float64))
+    assert g.dtype == np.float32 and np.allclose(g, want, rtol=1e-6)  # (not float16's 1e-3)
+    assert h.dtype == ad.hessian(f, x, method="nested").dtype == np.float32
+    assert np.allclose(h, ad.hessian(f, x.astype(np.float64)), rtol=1e-5)

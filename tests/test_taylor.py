@@ -364,3 +364,13 @@ def test_array_exponents_and_math_functions_in_taylor_mode():
     # dualad.math on a Taylor number (math.remainder(3t, 2) is 3t - 4 near t = 1.3)
     assert ad.derivative(lambda t: ad.math.remainder(3.0 * t, 2.0) * t, 1.3, order=3) == 0.0
     assert ad.derivative(lambda t: ad.math.remainder(3.0 * t, 2.0) * t, 1.3, order=2) == 6.0
+
+
+def test_ndarray_methods_taylor_lacks_take_nested_duals():
+    c = np.array([1.0, 2.0])
+    # Σ (c t)⁴ = 17 t⁴ and mean(c t)⁵ = (1.5 t)⁵: third derivatives 408 t and 1.5⁵ · 60 t²
+    assert ad.derivative(lambda t: np.sum((c * t).ravel() ** 4), 0.7, order=3) == \
+        pytest.approx(408 * 0.7, rel=1e-13)
+    assert ad.derivative(lambda t: (c * t).mean() ** 5, 0.7, order=3) == \
+        pytest.approx(1.5 ** 5 * 60 * 0.7 ** 2, rel=1e-13)
+    assert ad.derivative(lambda t: (c * t).max() ** 4, 0.7, order=4) == pytest.approx(24 * 16)
