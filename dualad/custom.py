@@ -48,8 +48,9 @@ def _kinds(args):
             kinds.add("hyper")
         elif isinstance(a, Taylor):
             kinds.add("taylor")
-        elif isinstance(a, (list, tuple)) and _kinds(a):
-            kinds.add("nested-list")
+        elif isinstance(a, (list, tuple, dict)) and _kinds(
+                list(a.values()) if isinstance(a, dict) else a):
+            kinds.add("nested-list")  # (a dict too: not silently differentiated through fun)
     return kinds
 
 
@@ -176,7 +177,7 @@ class custom_jvp:
                             "rule; define one with @f.defjvp or f.defderiv(...)")
         if "nested-list" in kinds:
             raise TypeError(f"dualad: {self.__name__}: pass perturbed inputs as arrays, not "
-                            "lists holding duals (np.stack them first)")
+                            "lists or dicts holding duals (np.stack them first)")
         if _kinds(list(kwargs.values())):
             raise TypeError(f"dualad: {self.__name__}: keyword arguments are not "
                             "differentiated; pass perturbed inputs positionally")
@@ -233,13 +234,15 @@ class custom_jvp:
             raise ValueError(f"dualad: the jvp rule of {self.__name__} returned a value that "
                              "still carries the perturbation it should have removed; compute "
                              "the outputs from the primals and tangents it receives")
-        value = checked(_as_array(value), f"the value of {self.__name__}")
+        what = f"the value of {self.__name__}"
+        value = checked(_as_array(value, what), what)
         if isinstance(value, np.ndarray) and value.dtype.kind in "biu":
             value = value.astype(np.float64)
         shape = np.shape(value)
         if tangent is None:
             return value
-        tangent = checked(_as_array(tangent), f"the tangent of {self.__name__}'s jvp rule")
+        what = f"the tangent of {self.__name__}'s jvp rule"
+        tangent = checked(_as_array(tangent, what), what)
         if not isinstance(tangent, DualNumber):
             tangent = tangent.astype(np.result_type(primal(value), np.float32), copy=False)
         t_shape = np.shape(tangent)
@@ -265,7 +268,8 @@ def _apply_elementwise(f, args):
         if p is not None and d is None:
             raise TypeError(f"dualad: {f.__name__} cannot be differentiated with respect to "
                             f"argument {i}; pass a constant")
-    ans = checked(_as_array(f(*values)), f"the value of {f.__name__}")
+    what = f"the value of {f.__name__}"
+    ans = checked(_as_array(f(*values), what), what)
     if isinstance(ans, np.ndarray) and ans.dtype.kind in "biu":
         ans = ans.astype(np.float64)
     terms = []
@@ -277,8 +281,14 @@ def _apply_elementwise(f, args):
     return result(ans, accumulate(*terms), tag)
 
 
-def _as_array(x):
-    return x if isinstance(x, (np.ndarray, DualNumber)) else np.asarray(x)
+def _as_array(x, what):
+    if isinstance(x, (np.ndarray, DualNumber)):
+        return x
+    try:
+        return np.asarray(x)
+    except (ValueError, TypeError) as err:  # (a ragged tuple: numpy's message names nothing)
+        raise TypeError(f"dualad: {what} must be real numbers or an array, got "
+                        f"{type(x).__name__}") from err
 
 
 def checked(x, what, shape=None):

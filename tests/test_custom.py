@@ -527,3 +527,20 @@ def test_stop_gradient_in_every_helper():
                           2.0)
     assert inner == 0.0  # the inner result x * x is a plain number: constant for the outer
     assert ad.jacobian(lambda z: ad.stop_gradient(z) * 2.0, v).tolist() == [[0, 0], [0, 0]]
+
+
+def test_a_dict_of_duals_is_refused_not_differentiated_through_fun():
+    # the rule says 2; silently taking cos(0) through fun would skip it
+    f = ad.custom_jvp(lambda d: np.sin(d["a"]))
+    f.defjvp(lambda p, t: (f(p[0]), 2.0 * t[0]["a"]))
+    with pytest.raises(TypeError, match="lists or dicts holding duals"):
+        ad.gradient(lambda d: np.sum(f(d)), {"a": np.array([0.0])})
+    with pytest.raises(TypeError, match="keyword arguments are not differentiated"):
+        ad.gradient(lambda d: np.sum(f(x=d)), {"a": np.array([0.0])})
+
+
+def test_a_ragged_tangent_names_the_rule():
+    g = ad.custom_jvp(np.sin)
+    g.defjvp(lambda p, t: (g(p[0]), (np.cos(p[0])[..., None] * t[0], 0)))
+    with pytest.raises(TypeError, match="tangent of sin's jvp rule"):
+        ad.derivative(g, 0.3)
