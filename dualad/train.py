@@ -41,7 +41,7 @@ import numpy as np
 
 from . import _mlp
 from ._pytree import flatten, leaves, rebuild
-from .api import _jvp_leaves, _value_and_jacobian, jvp_many
+from .api import _jvp_leaves, _value_and_jacobian, _whole, jvp_many
 
 __all__ = ["exact_grad", "forward_grad", "step", "fit", "History", "MLP"]
 
@@ -99,12 +99,7 @@ def forward_grad(loss, params, *batch, k=1, rng=None):
 
 
 def _check_k(k):
-    _positive_int(k, "k (the number of tangents) must be a positive int")
-
-
-def _positive_int(x, what):
-    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)) or x < 1:
-        raise ValueError(f"dualad: {what}, got {x!r}")
+    _whole(k, "k (the number of tangents)", 1)
 
 
 def _draw_tangents(arrays, k, rng):
@@ -230,7 +225,7 @@ def fit(loss, params, optimizer, data=(), epochs=1, batch_size=None, method="exa
     rng = np.random.default_rng(seed)
     shuffle = batch_size is not None
     if shuffle:
-        _positive_int(batch_size, "batch_size must be a positive int or None (the whole data)")
+        _whole(batch_size, "batch_size (None: the whole data)", 1)
     else:
         batch_size = n
     history = History()

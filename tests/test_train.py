@@ -482,7 +482,7 @@ def test_step_needs_an_optimizer_instance(optimizer):
     (dict(data=(np.ones(2), np.ones(3)), batch_size=1), ValueError,
      r"the arrays in data must have the same number of samples.*got \[2, 3\]"),
     (dict(data=(np.ones(2), np.ones(2)), batch_size=0), ValueError,
-     "batch_size must be a positive int or None .*, got 0"),
+     r"batch_size \(None: the whole data\) must be a positive integer, got 0"),
     (dict(data=(np.ones(2), np.ones(2)), batch_size=-1), ValueError, "batch_size"),
     (dict(data=(np.ones(2), np.ones(2)), batch_size=1.5), ValueError, "batch_size"),
     (dict(data=(np.ones(2), np.ones(2)), batch_size=True), ValueError, "batch_size"),
