@@ -14,7 +14,7 @@ import numpy as np
 from ._partials import primal
 from ._pytree import flatten, is_tree, leaves
 from ._tags import finished, new_tag, running
-from .dual import DualNumber, make
+from .dual import DualNumber, make, whole
 from .hyperdual import HyperDual, _pairs
 from .scalar import ScalarDual
 from .scalar import derivative as scalar_derivative
@@ -136,7 +136,7 @@ def derivative(f: Callable[[Any], Any], x: Any, order: int = 1) -> Any:
     12.0
     """
     if type(order) is not int or order < 0:  # (the check inline for the scalar path)
-        order = _whole(order, "order", 0)
+        order = whole(order, "order", 0)
     if (type(x) is float or type(x) is int) and (order == 1 or order == 2) \
             and not (_RUNNING["taylor"] or _RUNNING["hyperdual"]) or type(x) is ScalarDual:
         return scalar_derivative(f, x, order)  # plain-Python scalars: dualad/scalar.py
@@ -194,16 +194,6 @@ def jvp(f: Callable[[Any], Any], x: Any, v: Any) -> Tuple[Any, Any]:
     return _plain(value), _plain(partials[..., 0])
 
 
-def _whole(k, name, least):
-    """``k`` as an int if it is an integer of at least ``least`` (a bool is not: True is not
-    1 here), else a ValueError naming it."""
-    if type(k) is not int and not (isinstance(k, np.integer) and k.dtype.kind in "iu") \
-            or k < least:
-        what = "non-negative" if least == 0 else "positive"
-        raise ValueError(f"dualad: {name} must be a {what} integer, got {k!r}")
-    return int(k)
-
-
 def _auto_chunk(n, itemsize):
     return int(max(1, min(n, CHUNK_BUDGET_BYTES // (itemsize * max(n, 1) * _TEMPORARIES))))
 
@@ -233,7 +223,7 @@ def _value_and_jacobian(f, x, chunk_size=None):
     shape, size = np.shape(x), int(np.prod(np.shape(x), dtype=np.int64))
     dtype = np.result_type(primal(x), np.float32)
     chunk_size = _auto_chunk(size, dtype.itemsize) if chunk_size is None else \
-        _whole(chunk_size, "chunk_size", 1)
+        whole(chunk_size, "chunk_size", 1)
     blocks, out_shape = [], None
     for start in range(0, max(size, 1), chunk_size):
         k = min(chunk_size, size - start) if size else 0
@@ -282,7 +272,7 @@ def _hyperdual_hessian(f, x, chunk_size):
         per_pair = x.dtype.itemsize * max(size, 1) * 8
         chunk_size = max(1, min(size, int(math.sqrt(2 * CHUNK_BUDGET_BYTES / per_pair))))
     else:
-        chunk_size = _whole(chunk_size, "chunk_size", 1)
+        chunk_size = whole(chunk_size, "chunk_size", 1)
     eye = np.eye(size, dtype=x.dtype)
     if chunk_size >= size:  # one pass over every direction: no blocks to assemble
         y = _hyper_output(f(HyperDual._new(x, eye.reshape(shape + (size,)), None)), size)

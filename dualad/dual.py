@@ -31,6 +31,16 @@ def describe(x):
     return f"dtype {dtype}" if isinstance(dtype, np.dtype) else type(x).__name__
 
 
+def whole(k, name, least):
+    """``k`` as an int if it is an integer of at least ``least`` (a bool is not: True is not
+    1 here), else a ValueError naming it."""
+    if type(k) is not int and not (isinstance(k, np.integer) and k.dtype.kind in "iu") \
+            or k < least:
+        what = "non-negative" if least == 0 else "positive"
+        raise ValueError(f"dualad: {name} must be a {what} integer, got {k!r}")
+    return int(k)
+
+
 def _as_float_array(x, what):
     arr = np.asarray(x)
     kind = arr.dtype.kind

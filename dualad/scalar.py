@@ -52,7 +52,7 @@ import numpy as np
 
 from . import _rules, _special, _tags
 from ._rules import RULES
-from .dual import DualNumber, NoSilentConversion, make
+from .dual import DualNumber, NoSilentConversion, make, whole
 
 try:  # the optional C operators (setup.py); DUALAD_PURE_PYTHON=1 runs without them
     from . import _cscalar
@@ -858,8 +858,7 @@ def derivative(f: Callable[[Any], Any], x: Union[Real, ScalarDual], order: int =
     12.0
     """
     if order != 1:
-        if not isinstance(order, (int, np.integer)) or order < 0:
-            raise ValueError(f"dualad: order must be a non-negative integer, got {order!r}")
+        order = whole(order, "order", 0)
         if order == 0:
             from .api import _as_output, _plain
             return _plain(_as_output(f(x)))

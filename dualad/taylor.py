@@ -19,7 +19,8 @@ from . import _functions, _ufunc
 from ._partials import through_stacked
 from ._rules import RULES
 from .custom import _is_ufunc, checked
-from .dual import DualNumber, _as_float_array, _partials_index, _plain_index, not_real
+from .dual import (DualNumber, _as_float_array, _partials_index, _plain_index, not_real,
+                   whole)
 
 
 class TaylorUnsupported(TypeError):
@@ -61,10 +62,7 @@ class Taylor(NDArrayOperatorsMixin):
     @classmethod
     def variable(cls, x, order):
         """The independent variable ``x + t`` truncated at ``order``."""
-        if not isinstance(order, (int, np.integer)) or isinstance(order, bool):
-            raise TypeError(f"dualad: order must be an integer, got {type(order).__name__}")
-        if order < 0:
-            raise ValueError(f"dualad: order must be a non-negative integer, got {order}")
+        order = whole(order, "order", 0)
         x = _as_float_array(x, "value")  # float32 stays float32
         c = np.zeros(x.shape + (order + 1,), dtype=x.dtype)
         c[..., 0] = x

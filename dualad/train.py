@@ -41,7 +41,8 @@ import numpy as np
 
 from . import _mlp
 from ._pytree import flatten, leaves, rebuild
-from .api import _jvp_leaves, _value_and_jacobian, _whole, jvp_many
+from .api import _jvp_leaves, _value_and_jacobian, jvp_many
+from .dual import whole
 
 __all__ = ["exact_grad", "forward_grad", "step", "fit", "History", "MLP"]
 
@@ -99,7 +100,7 @@ def forward_grad(loss, params, *batch, k=1, rng=None):
 
 
 def _check_k(k):
-    _whole(k, "k (the number of tangents)", 1)
+    whole(k, "k (the number of tangents)", 1)
 
 
 def _draw_tangents(arrays, k, rng):
@@ -225,7 +226,7 @@ def fit(loss, params, optimizer, data=(), epochs=1, batch_size=None, method="exa
     rng = np.random.default_rng(seed)
     shuffle = batch_size is not None
     if shuffle:
-        _whole(batch_size, "batch_size (None: the whole data)", 1)
+        whole(batch_size, "batch_size (None: the whole data)", 1)
     else:
         batch_size = n
     history = History()
