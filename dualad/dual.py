@@ -31,6 +31,17 @@ def describe(x):
     return f"dtype {dtype}" if isinstance(dtype, np.dtype) else type(x).__name__
 
 
+def missing_method(obj, name, error):
+    """The exception for ``obj.name`` missing: ``error`` for a DualNumber method that a
+    HyperDual or Taylor number lacks (x.mean(), x.ravel(), ...: the helper that raised it
+    redoes the work with nested duals), else the usual AttributeError."""
+    kind = type(obj).__name__
+    if not name.startswith("_") and hasattr(DualNumber, name):
+        return error(f"dualad: {kind} has no .{name}(); the helper uses nested duals for this "
+                     "function")
+    return AttributeError(f"'{kind}' object has no attribute {name!r}")
+
+
 def whole(k, name, least):
     """``k`` as an int if it is an integer of at least ``least`` (a bool is not: True is not
     1 here), else a ValueError naming it."""

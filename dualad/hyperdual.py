@@ -41,7 +41,7 @@ from ._rules import RULES, arguments_read
 from ._tags import fresh
 from ._trace import Untraceable, second_derivatives
 from .dual import (DualNumber, _as_float_array, _partials_index, _plain_index, make,
-                   square_or_power)
+                   missing_method, square_or_power)
 from .taylor import PerturbationMix, Taylor
 
 
@@ -189,12 +189,8 @@ class HyperDual(NDArrayOperatorsMixin):
         _refuse_writes()
 
     def __getattr__(self, name):
-        # a DualNumber method HyperDual lacks (x.mean(), x.astype(), ...): PerturbationMix,
-        # so hessian() runs the function with nested duals
-        if not name.startswith("_") and hasattr(DualNumber, name):
-            raise PerturbationMix(f"dualad: HyperDual has no .{name}(); hessian() uses nested "
-                                  "duals for this function")
-        raise AttributeError(f"'HyperDual' object has no attribute {name!r}")
+        # PerturbationMix: hessian() runs the function with nested duals
+        raise missing_method(self, name, PerturbationMix)
 
     def __float__(self):
         # PerturbationMix (a TypeError): hessian() redoes the work with nested duals, so code

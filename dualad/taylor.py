@@ -20,7 +20,7 @@ from ._partials import through_stacked
 from ._rules import RULES
 from .custom import _is_ufunc, checked
 from .dual import (DualNumber, _as_float_array, _partials_index, _plain_index, not_real,
-                   whole)
+                   missing_method, whole)
 
 
 class TaylorUnsupported(TypeError):
@@ -120,12 +120,8 @@ class Taylor(NDArrayOperatorsMixin):
         return np.sum(self, axis=axis, keepdims=keepdims)
 
     def __getattr__(self, name):
-        # a DualNumber method Taylor lacks (x.ravel(), x.mean(), ...): TaylorUnsupported, so
-        # derivative(..., order=k) runs the function with nested duals
-        if not name.startswith("_") and hasattr(DualNumber, name):
-            raise TaylorUnsupported(f"dualad: a Taylor number has no .{name}(); derivative "
-                                    "uses nested duals for this function")
-        raise AttributeError(f"'Taylor' object has no attribute {name!r}")
+        # TaylorUnsupported: derivative(..., order=k) runs the function with nested duals
+        raise missing_method(self, name, TaylorUnsupported)
 
     def __float__(self):
         raise TaylorUnsupported("dualad: converting a Taylor number to float would drop its "
