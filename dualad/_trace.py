@@ -180,7 +180,7 @@ class _Tape:
 class _Program:
     """The recorded steps that give (f', f'') of one (ufunc, live arguments) pair."""
 
-    __slots__ = ("template", "steps", "firsts", "seconds", "n_inputs")
+    __slots__ = ("template", "steps", "firsts", "seconds", "single", "n_inputs")
 
     def __init__(self, tape, n_inputs, firsts, seconds):
         needed = set(firsts) | {s for row in seconds for s in row if s is not None}
@@ -191,8 +191,13 @@ class _Program:
                 steps.append(step)
                 needed.update(ins)
         self.steps = steps[::-1]
-        self.template = [tape.consts.get(i) for i in range(len(tape.values))]
-        self.firsts, self.seconds, self.n_inputs = firsts, seconds, n_inputs
+        # a zero second derivative reads a slot holding 0.0 (one more than the tape's)
+        self.template = [tape.consts.get(i) for i in range(len(tape.values))] + [0.0]
+        zero = len(tape.values)
+        self.firsts = firsts
+        self.seconds = [[zero if s is None else s for s in row] for row in seconds]
+        self.single = (firsts[0], self.seconds[0][0]) if len(firsts) == 1 else None
+        self.n_inputs = n_inputs
 
     def run(self, values, ans):
         vals = self.template[:]
@@ -207,8 +212,10 @@ class _Program:
         return self.answers(vals)
 
     def answers(self, vals):
-        return ([vals[i] for i in self.firsts],
-                [[0.0 if s is None else vals[s] for s in row] for row in self.seconds])
+        if self.single is not None:  # (one live argument, the usual case)
+            first, second = self.single
+            return [vals[first]], [[vals[second]]]
+        return [vals[i] for i in self.firsts], [[vals[s] for s in row] for row in self.seconds]
 
 
 def _trace(ufunc, rule, values, live, ans):
@@ -231,7 +238,7 @@ def _trace(ufunc, rule, values, live, ans):
         seconds.append([None if d.tangents is None or d.tangents[s] is None
                         else d.tangents[s].index for s in range(k)])
     program = _Program(tape, len(values), firsts, seconds)
-    return program, program.answers(tape.values)
+    return program, program.answers(tape.values + [0.0])
 
 
 _PROGRAMS = {}

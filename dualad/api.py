@@ -273,11 +273,11 @@ def _hyperdual_hessian(f, x, chunk_size):
         chunk_size = max(1, min(size, int(math.sqrt(2 * CHUNK_BUDGET_BYTES / per_pair))))
     else:
         chunk_size = whole(chunk_size, "chunk_size", 1)
-    eye = np.eye(size, dtype=x.dtype)
     if chunk_size >= size:  # one pass over every direction: no blocks to assemble
-        y = _hyper_output(f(HyperDual._new(x, eye.reshape(shape + (size,)), None)), size)
+        y = _hyper_output(f(HyperDual.seed(x)), size)
         # as the blocks below: the parts in the value's dtype (hessian() casts already)
         return y.value, y.grad.astype(y.dtype, copy=False), y.hessian()
+    eye = np.eye(size, dtype=x.dtype)
     blocks = [np.arange(s, min(size, s + chunk_size)) for s in range(0, size, chunk_size)]
     value = grad = hess = None
     for a, rows in enumerate(blocks):
@@ -348,8 +348,12 @@ def value_grad_hessian(f: Callable[[Any], Any], x: Any, chunk_size: Optional[int
         raise ValueError(f"dualad: hessian needs a scalar-valued function; f returned shape "
                          f"{np.shape(value)}")
     shape = x.shape
-    return (_plain(value), _plain(np.reshape(grad, shape)),
-            _plain(np.reshape(hess, shape + shape)))
+    return (_plain(value), _plain(_reshaped(grad, shape)), _plain(_reshaped(hess, shape + shape)))
+
+
+def _reshaped(a, shape):
+    # (the method where it is an array: np.reshape's dispatch costs as much as the rest)
+    return a.reshape(shape) if type(a) is np.ndarray else np.reshape(a, shape)
 
 
 def hessian(f: Callable[[Any], Any], x: Any, chunk_size: Optional[int] = None,

@@ -65,6 +65,32 @@ def _packing(n):
     return flat, flat_t, unpack
 
 
+@functools.lru_cache(maxsize=16)
+def _identity(n, dtype):
+    """The gradient part of a seeded vector: one shared read-only identity per size and
+    dtype, so that products with it are recognised (``is``) and done as relabellings."""
+    eye = np.eye(n, dtype=dtype)
+    eye.flags.writeable = False
+    return eye
+
+
+def _is_identity(g):
+    return g.ndim == 2 and not g.flags.writeable and g is _identity(g.shape[0], g.dtype)
+
+
+@functools.lru_cache(maxsize=64)
+def _diagonal(n):
+    """Where the pairs (k, k) are in the packed triangle."""
+    d = _packing(n)[2].diagonal().copy()
+    d.flags.writeable = False
+    return d
+
+
+def _relabel(spec, x):
+    """``x`` with its axes renamed by ``spec`` (from ``_specs``; "" keeps them): read only."""
+    return np.einsum(spec, x) if spec else x
+
+
 def _packed(full, n):
     """The upper triangle of the trailing n x n block of ``full``, packed."""
     return full.reshape(full.shape[:-2] + (n * n,)).take(_packing(n)[0], axis=-1)
@@ -106,6 +132,8 @@ class HyperDual(NDArrayOperatorsMixin):
         x = _as_float_array(x, "x")
         x = x.astype(np.result_type(x, np.float32), copy=False)  # (float16 computes as float32)
         n = x.size
+        if x.ndim == 1:
+            return cls._new(x, _identity(n, x.dtype), None)
         return cls(x, np.eye(n, dtype=x.dtype).reshape(x.shape + (n,)))
 
     @staticmethod
@@ -212,9 +240,13 @@ class HyperDual(NDArrayOperatorsMixin):
         return f"HyperDual(value={self.value!r}, grad={self.grad!r}, hess={self.hess!r})"
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        rule = RULES.get(ufunc)
-        if rule is not None and method == "__call__" and not kwargs:
-            return _apply_rule(ufunc, rule, inputs)
+        if method == "__call__" and not kwargs:  # the usual case first: a rule, or a product
+            rule = RULES.get(ufunc)
+            if rule is not None:
+                return _apply_rule(ufunc, rule, inputs)
+            if ufunc is np.matmul:
+                _check_no_dual(inputs)  # (numpy functions of them are refused by type)
+                return _bilinear(np.matmul, inputs, kwargs)
         _check_no_dual(inputs)
         if kwargs.get("out") is not None or method == "at":
             _refuse_writes()
@@ -222,16 +254,15 @@ class HyperDual(NDArrayOperatorsMixin):
             return _via_nested(getattr(ufunc, method), inputs, kwargs)
         if ufunc in _ufunc.PRIMAL:
             return ufunc(*(_primal(a) for a in inputs))
-        if ufunc is np.matmul:
-            return _matmul(*inputs)
         return _via_nested(ufunc, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
-        if any(issubclass(t, (DualNumber, Taylor)) for t in types):
-            raise PerturbationMix(f"dualad: numpy.{func.__name__} of a HyperDual and a "
-                                  "DualNumber or Taylor; use nested duals")
-        if not all(issubclass(t, (HyperDual, DualNumber, np.ndarray)) for t in types):
-            return NotImplemented
+        if len(types) != 1 or HyperDual not in types:  # (else: HyperDuals only, the usual)
+            if any(issubclass(t, (DualNumber, Taylor)) for t in types):
+                raise PerturbationMix(f"dualad: numpy.{func.__name__} of a HyperDual and a "
+                                      "DualNumber or Taylor; use nested duals")
+            if not all(issubclass(t, (HyperDual, DualNumber, np.ndarray)) for t in types):
+                return NotImplemented
         if kwargs.get("out") is not None or func in _WRITERS:
             _refuse_writes()
         category = _functions.CATEGORY.get(func)
@@ -266,6 +297,10 @@ def _refuse_writes():
                           "x *= ..., out=); hessian() uses nested duals for such functions")
 
 
+def _refuse_mismatch(n, k):
+    raise ValueError(f"dualad: cannot combine HyperDuals with {sorted((n, k))} directions")
+
+
 def _check_no_dual(inputs):
     # hessian() and derivative() catch PerturbationMix and redo the work with nested duals
     for a in inputs:
@@ -284,14 +319,29 @@ def _parts(a):
 def _operands(inputs):
     """The operands' values, the positions of the HyperDuals among them (a tuple), and their
     number of directions; DualNumber and Taylor operands are refused."""
+    # the usual cases spelled out (hot): f(x), x op x, x op constant, constant op x
+    if len(inputs) == 1 and type(inputs[0]) is HyperDual:
+        a = inputs[0]
+        return [a.value], (0,), a.grad.shape[-1]
+    if len(inputs) == 2:
+        a, b = inputs
+        if type(a) is HyperDual:
+            n = a.grad.shape[-1]
+            if type(b) is HyperDual:
+                if b.grad.shape[-1] != n:
+                    _refuse_mismatch(n, b.grad.shape[-1])
+                return [a.value, b.value], (0, 1), n
+            if type(b) is float or type(b) is np.ndarray:
+                return [a.value, b], (0,), n
+        elif type(b) is HyperDual and (type(a) is float or type(a) is np.ndarray):
+            return [a, b.value], (1,), b.grad.shape[-1]
     values, live, n = [], [], None
     for i, a in enumerate(inputs):
         if isinstance(a, HyperDual):
             k = a.grad.shape[-1]
             if k != n:
                 if n is not None:
-                    raise ValueError(f"dualad: cannot combine HyperDuals with "
-                                     f"{sorted((n, k))} directions")
+                    _refuse_mismatch(n, k)
                 n = k
             values.append(a.value)
             live.append(i)
@@ -401,10 +451,14 @@ def _apply_rule(ufunc, rule, inputs):
                         terms)
     if rule.kind == "zero":
         return HyperDual._new(ans, np.zeros(shape + (n,), dtype), None)
-    if any(rule.derivs[i] is None for i in live):
+    if None in rule.derivs and any(rule.derivs[i] is None for i in live):
         raise TypeError(f"dualad: numpy.{ufunc.__name__} cannot be differentiated with "
                         "respect to this argument; pass a constant")
     firsts, seconds = _second_derivatives(ufunc, rule, values, live, ans)
+    if len(live) == 1 and inputs[live[0]].value.shape == shape:  # the usual case: x ↦ f(x)
+        result = _chain_one(inputs[live[0]], firsts[0], seconds[0][0], ans, n, rule.bounded)
+        if result is not None:
+            return result
     terms = _new_terms(inputs, live, firsts, seconds, n, shape, dtype, rule.bounded)
     if terms is not None:  # (a derivative such as 1 / 2.0 is a float64 0-d array: cast)
         return _combine([inputs[a] for a in live],
@@ -475,7 +529,7 @@ def _scaled_terms(inputs, coefficients, shape):
     """The terms of a function linear in its arguments (add, subtract, negative, ...)."""
     terms = []
     for a, k in zip(inputs, coefficients):
-        if isinstance(a, HyperDual):
+        if isinstance(a, HyperDual) and a._terms:
             terms += [_broadcast_term(c if k == 1.0 else c * k, u, w, shape)
                       for c, u, w in a._terms]
     if len(terms) > MAX_TERMS:  # expand them; (c, U, W) of a sum would just keep growing
@@ -515,6 +569,30 @@ def _new_terms(inputs, live, firsts, seconds, n, shape, dtype, bounded):
     return tuple(terms)
 
 
+def _chain_one(h, f, d, value, n, bounded):
+    """``_new_terms`` and ``_combine`` for one HyperDual operand ``h`` of the result's shape
+    (the usual elementwise function), in one pass: the parts and terms of ``h`` scaled by
+    f' (``f``), and one new term f''·g gᵀ (``d``). None where the kernels take it."""
+    dtype = value.dtype
+    if len(h._terms) >= MAX_TERMS or (n < TERMS_MIN_N and
+                                      value.size * n * (n + 1) // 2 > TERMS_MAX_PACKED):
+        return None
+    if not bounded and not (_all_finite(f) and _all_finite(d)):
+        return None  # (the kernels' guard: see _new_terms)
+    if type(f) is not np.ndarray or f.dtype != dtype:
+        f = np.asarray(f, dtype=dtype)
+    terms = tuple((c * f, u, w) for c, u, w in h._terms) if h._terms else ()
+    if _maybe_nonzero(d):
+        terms += (_broadcast_term(d if type(d) is np.ndarray and d.dtype == dtype else
+                                  np.asarray(d, dtype=dtype), h.grad, h.grad, value.shape,
+                                  dtype),)
+    f = f[..., None]
+    if h._stacked is not None:
+        return HyperDual._from_stacked(value, f * h._stacked, n, terms)
+    return HyperDual._new(value, f * h.grad, None if h._hess is None else f * h._hess, None,
+                          terms)
+
+
 def _sum(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
     """``np.sum`` of a HyperDual with terms: each term contracted in one GEMM, (c·U)ᵀ W."""
     if dtype is not None or out is not None or kwargs:
@@ -522,9 +600,10 @@ def _sum(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
                            dict(kwargs, axis=axis, dtype=dtype, out=out, keepdims=keepdims))
     n = a.n_directions
     nd = a.ndim
-    axes = tuple(range(nd)) if axis is None else tuple(
-        normalize_axis_tuple(axis, nd))
-    if len(axes) == nd and not keepdims:  # the usual objective: everything to a scalar
+    if axis is None and not keepdims:  # the usual objective: everything to a scalar
+        return _sum_all(a, n)
+    axes = tuple(normalize_axis_tuple(axis, nd)) if axis is not None else tuple(range(nd))
+    if len(axes) == nd and not keepdims:
         return _sum_all(a, n)
     plain = HyperDual._new(a.value, a.grad, a._hess, a._stacked)
     total = np.sum(plain, axis=axis, keepdims=keepdims)
@@ -547,13 +626,35 @@ def _sum_all(a, n):
         a.grad if a._hess is None else np.concatenate([a.grad, a._hess], axis=-1))
     size = a.value.size  # (not -1: an empty x has no directions either)
     summed = np.add.reduce(parts.reshape(size, parts.shape[-1]), axis=0)
-    full = None
+    full = diagonal = None
     for c, u, w in a._terms:
-        t = np.matmul((c.reshape(size, 1) * u.reshape(size, n)).T, w.reshape(size, n))
+        c = c.reshape(size, 1)
+        # (c·U)ᵀ W, where U or W may be a seed's identity: diag(c) (kept apart: it goes
+        # straight onto the packed diagonal), diag(c) W or (c·U)ᵀ
+        if _is_identity(u):
+            if w is u:
+                diagonal = c.ravel() if diagonal is None else diagonal + c.ravel()
+                continue
+            t = c * w.reshape(size, n)
+        elif _is_identity(w):
+            t = (c * u.reshape(size, n)).T
+        else:
+            t = np.matmul((c * u.reshape(size, n)).T, w.reshape(size, n))
         full = t if full is None else np.add(full, t, out=full)
-    packed = _packed(full, n)
-    hess = packed if a._hess is None else summed[n:] + packed
-    return HyperDual._new(np.add.reduce(a.value, axis=None), summed[:n], hess)
+    # one buffer for both parts (stacked: what follows, + or *, is one operation on it)
+    dtype = np.result_type(summed, *(x for x in (full, diagonal) if x is not None))
+    buf = np.empty(summed.shape[-1] if a._hess is not None else n + n * (n + 1) // 2, dtype)
+    hess = buf[n:]
+    if full is not None:
+        full.reshape(n * n).take(_packing(n)[0], out=hess)
+    else:
+        hess.fill(0.0)
+    if a._hess is not None:
+        hess += summed[n:]
+    if diagonal is not None:
+        hess[_diagonal(n)] += diagonal
+    buf[:n] = summed[:n]
+    return HyperDual._from_stacked(np.add.reduce(a.value, axis=None), buf, n)
 
 
 # --- linear functions: gradient and Hessian parts travel as one stacked partials axis ----
@@ -641,7 +742,8 @@ def _product_spec(func, args, kwargs):
             spec = spec + "->" + _implicit_output(spec)
         return spec
     a, b = args[0], args[1]
-    na, nb = (x.ndim if isinstance(x, HyperDual) else np.ndim(x) for x in (a, b))
+    na = a.value.ndim if isinstance(a, HyperDual) else np.ndim(a)
+    nb = b.value.ndim if isinstance(b, HyperDual) else np.ndim(b)
     if na == 0 or nb == 0 or kwargs:
         return None
     if func is np.matmul:
@@ -669,34 +771,48 @@ def _bilinear(func, args, kwargs):
     return _product(func, args, kwargs, spec, *operands)
 
 
-def _matmul(a, b):
-    return _bilinear(np.matmul, (a, b), {})
-
-
 @functools.lru_cache(maxsize=256)
 def _specs(spec):
     """For the product ``einsum(spec, a, b)``: the specs contracting a's parts with b, a with
-    b's parts (directions last), and a's gradient part with b's (all pairs of directions)."""
+    b's parts (directions last), and a's gradient part with b's (all pairs of directions);
+    then the same products where a (or b) is a seeded vector, whose gradient part is the
+    identity: the sum over its index i of δ(i, d)·(the other side) is the other side with i
+    renamed d, one einsum of one operand ("" where that is the operand itself, None where i
+    is not met once on each side).
+    """
     ins, out = spec.split("->")
     sa, sb = ins.split(",")
     d, p, q = [c for c in _LETTERS + _LETTERS.upper() if c not in spec][:3]
+
+    def relabel(seed, src, dst):
+        ok = len(seed) == 1 and src.count(seed) == 1 and dst.count(seed) == 1
+        return None if not ok else "" if src == dst else f"{src}->{dst}"
     return (f"{sa}{d},{sb}->{out}{d}", f"{sa},{sb}{d}->{out}{d}",
-            f"{sa}{p},{sb}{q}->{out}{p}{q}")
+            f"{sa}{p},{sb}{q}->{out}{p}{q}",
+            relabel(sa, sb, out + sa), relabel(sb, sa, out + sb),
+            relabel(sa, sb + q, out + sa + q), relabel(sb, sa + p, out + p + sb))
 
 
 def _one_sided(func, args, kwargs, spec, a, b):
     """A product with one constant operand: linear, so one contraction of the stacked parts
     (a GEMM) besides the value's; numpy's own function computes (and checks) the value."""
-    _check_no_dual((a, b))
     h = (a if isinstance(a, HyperDual) else b)._expand()
     value = np.asarray(func(*[_primal(x) for x in args], **kwargs))
     if value.dtype.kind != "f":
         _refuse_dtype(value.dtype)
     parts = h._stacked if h._stacked is not None else (
         h.grad if h._hess is None else h._stacked_parts())
-    left, right, _ = _specs(spec)
-    p = contract(left, parts, np.asarray(b)) if h is a else contract(right, np.asarray(a),
-                                                                      parts)
+    left, right, _, seeded_a, seeded_b, _, _ = _specs(spec)
+    seeded = seeded_a if h is a else seeded_b
+    if seeded is not None and parts is h.grad and _is_identity(parts):
+        other = np.asarray(b if h is a else a)
+        p = np.einsum(seeded, other) if seeded else other
+        if p.base is not None or p is other:  # (the caller's constant, or a view of it)
+            p = p.copy()
+    elif h is a:
+        p = contract(left, parts, np.asarray(b))
+    else:
+        p = contract(right, np.asarray(a), parts)
     p = p.astype(np.result_type(value, p), copy=False)
     if parts is h.grad:
         return HyperDual._new(value, p, None)
@@ -706,22 +822,38 @@ def _one_sided(func, args, kwargs, spec, a, b):
 def _product(func, args, kwargs, spec, a, b):
     """Value, gradient and packed Hessian of the product ``einsum(spec, a, b)``; numpy's own
     function computes (and checks) the value."""
-    n = _operands((a, b))[2]
+    n = a.grad.shape[-1]
+    if b.grad.shape[-1] != n:
+        _refuse_mismatch(n, b.grad.shape[-1])
     a, b = a._expand(), b._expand()
     with_hess = a._hess is not None or b._hess is not None
     pa, pb = (a._stacked_parts(), b._stacked_parts()) if with_hess else (a.grad, b.grad)
-    left, right, cross = _specs(spec)
-    value = np.asarray(func(*[_primal(x) for x in args], **kwargs))
+    left, right, cross, one_a, one_b, seeded_a, seeded_b = _specs(spec)
+    value = func(*[x.value if isinstance(x, HyperDual) else x for x in args], **kwargs)
+    if type(value) is not np.ndarray:
+        value = np.asarray(value)
     if value.dtype.kind != "f":
         _refuse_dtype(value.dtype)
-    # the gradient and Hessian parts of each side enter linearly: the dual product rule
-    lin = contract(left, pa, b.value) + contract(right, a.value, pb)
+    # the gradient and Hessian parts of each side enter linearly: the dual product rule (a
+    # seed's identity gradient part relabels the other side's value, as in _one_sided)
+    identity_a = seeded_a is not None and _is_identity(a.grad)
+    identity_b = seeded_b is not None and _is_identity(b.grad)
+    lin = (_relabel(one_a, b.value) if identity_a and not with_hess else
+           contract(left, pa, b.value)) + \
+        (_relabel(one_b, a.value) if identity_b and not with_hess else
+         contract(right, a.value, pb))
     # the cross term g_a,p g_b,q + g_a,q g_b,p: all pairs (p, q) in one contraction (a GEMM
     # for the usual specs), then its pairs p <= q and their transposes gathered and added
-    full = contract(cross, a.grad, b.grad)
+    if identity_a:
+        full = _relabel(seeded_a, b.grad)
+    elif identity_b:
+        full = _relabel(seeded_b, a.grad)
+    else:
+        full = contract(cross, a.grad, b.grad)
     full = full.reshape(full.shape[:-2] + (n * n,))
     flat, flat_t, _ = _packing(n)
-    buf = np.empty(value.shape + (n + len(flat),), dtype=np.result_type(lin.dtype, full.dtype))
+    dtype = lin.dtype if lin.dtype == full.dtype else np.result_type(lin.dtype, full.dtype)
+    buf = np.empty(value.shape + (n + len(flat),), dtype=dtype)
     np.add(full.take(flat, axis=-1), full.take(flat_t, axis=-1), out=buf[..., n:])
     buf[..., :n] = lin[..., :n]
     if with_hess:
