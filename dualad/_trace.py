@@ -242,6 +242,13 @@ def _trace(ufunc, rule, values, live, ans):
 
 
 _PROGRAMS = {}
+_NONE = (None, None)
+
+
+@np.errstate(divide="ignore", invalid="ignore", over="ignore")  # (cheaper than a with)
+def _quiet_run(program, values, ans):
+    # the values warned already, in the operation itself
+    return program.run(values, ans)
 
 
 def forget():
@@ -253,20 +260,16 @@ def second_derivatives(ufunc, rule, values, live, ans):
     """``(firsts, seconds)``: f' in each live argument, and the Hessian in them (0.0 where
     zero), as values broadcastable to the output. Raises ``Untraceable`` (see above)."""
     key = (ufunc, live, len(values))
-    traced, program = _PROGRAMS.get(key, (None, None))
-    if traced is not rule:  # (a rule registered again for the same ufunc: trace it anew)
-        program = None
-    elif program is None:
-        raise Untraceable(ufunc.__name__)
-    elif not program.steps:  # x / 2, 100 * x: nothing to compute, nothing can warn
-        return program.run(values, ans)
-    # the values warned already, in the operation itself
+    traced, program = _PROGRAMS.get(key, _NONE)
+    if traced is rule:  # (else: not traced yet, or a rule registered again: trace it anew)
+        if program is None:
+            raise Untraceable(ufunc.__name__)
+        try:  # (x / 2, 100 * x: no steps, nothing to compute, nothing can warn)
+            return _quiet_run(program, values, ans) if program.steps else \
+                program.run(values, ans)
+        except _Stale:
+            pass
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if program is not None:
-            try:
-                return program.run(values, ans)
-            except _Stale:
-                pass
         try:
             program, answers = _trace(ufunc, rule, values, live, ans)
         except Exception as e:  # noqa: BLE001  (what a node met: attributes, bool of many)

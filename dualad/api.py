@@ -265,7 +265,8 @@ def gradient(f: Callable[..., Any], x: Any, *args: Any,
 
 # --- second order ------------------------------------------------------------------------
 def _hyperdual_hessian(f, x, chunk_size):
-    x = x.astype(np.result_type(x, np.float32), copy=False)  # (float16 computes as float32)
+    if x.dtype.itemsize < 4:
+        x = x.astype(np.float32)  # (float16 computes as float32)
     shape, size = x.shape, x.size
     if chunk_size is None:
         # a pass over c directions holds about size * c * c / 2 Hessian entries
@@ -344,7 +345,7 @@ def value_grad_hessian(f: Callable[[Any], Any], x: Any, chunk_size: Optional[int
         hess = jacobian(grad_f, x, chunk_size=chunk_size)
         result = value_and_grad(f, x) + (hess,)
     value, grad, hess = result
-    if np.ndim(value) != 0:
+    if (value.ndim if type(value) is np.ndarray else np.ndim(value)) != 0:
         raise ValueError(f"dualad: hessian needs a scalar-valued function; f returned shape "
                          f"{np.shape(value)}")
     shape = x.shape

@@ -130,7 +130,8 @@ class HyperDual(NDArrayOperatorsMixin):
     def seed(cls, x):
         """Seed every element of ``x`` as its own direction (gradient part = identity)."""
         x = _as_float_array(x, "x")
-        x = x.astype(np.result_type(x, np.float32), copy=False)  # (float16 computes as float32)
+        if x.dtype.itemsize < 4:
+            x = x.astype(np.float32)  # (float16 computes as float32)
         n = x.size
         if x.ndim == 1:
             return cls._new(x, _identity(n, x.dtype), None)
@@ -145,7 +146,11 @@ class HyperDual(NDArrayOperatorsMixin):
 
     @staticmethod
     def _from_stacked(value, stacked, n, terms=()):
-        return HyperDual._new(value, stacked[..., :n], stacked[..., n:], stacked, terms)
+        h = object.__new__(HyperDual)
+        h.value, h.grad, h._hess, h._stacked = np.asarray(value), stacked[..., :n], \
+            stacked[..., n:], stacked
+        h._terms = terms
+        return h
 
     def _expand(self):
         """Add the outer-product terms to the packed Hessian part (in place); returns self."""
@@ -352,14 +357,6 @@ def _operands(inputs):
     return values, tuple(live), n
 
 
-def _add_all(*terms):
-    total = None
-    for t in terms:
-        if t is not None:
-            total = t if total is None else total + t
-    return total
-
-
 #: outer-product terms are kept from this many directions on, and below it where an
 #: operation's packed Hessian part holds at most TERMS_MAX_PACKED numbers (a Hessian of a
 #: few variables: there the kernels' per-call costs outweigh the pass they save); on larger
@@ -498,20 +495,26 @@ def _combine(hyper, coefficients, value, n, terms):
     """The sum of c·(gradient and Hessian parts) over the HyperDuals and their coefficients
     (numbers, or arrays with a trailing axis of 1): one product per operand where its parts
     share one buffer."""
-    stacked = True
-    for h in hyper:
-        stacked = stacked and h._stacked is not None
+    if all(h._stacked is not None for h in hyper):
+        g = None
+        for h, c in zip(hyper, coefficients):
+            g = _accumulate(g, h._stacked, c)
+        return HyperDual._from_stacked(value, fit(g, value.shape), n, terms)
     g = hess = None
     for h, c in zip(hyper, coefficients):
-        if stacked:
-            g = _add_all(g, _times(h._stacked, c))
-        else:
-            g = _add_all(g, _times(h.grad, c))
-            if h._hess is not None:
-                hess = _add_all(hess, _times(h._hess, c))
-    if stacked:
-        return HyperDual._from_stacked(value, fit(g, value.shape), n, terms)
+        g = _accumulate(g, h.grad, c)
+        if h._hess is not None:
+            hess = _accumulate(hess, h._hess, c)
     return _result(value, g, hess, terms)
+
+
+def _accumulate(total, p, c):
+    """``total + c·p``, and ``c·p`` where ``total`` is None."""
+    if total is None:
+        return _times(p, c)
+    if type(c) is not np.ndarray and (c == 1.0 or c == -1.0):
+        return total + p if c == 1.0 else total - p
+    return total + _times(p, c)
 
 
 def _times(p, c):
@@ -762,7 +765,7 @@ def _product_spec(func, args, kwargs):
 def _bilinear(func, args, kwargs):
     operands = args[1:] if func is np.einsum else args[:2]
     spec = _product_spec(func, args, kwargs)
-    if sum(isinstance(a, HyperDual) for a in operands) <= 1:
+    if len([a for a in operands if isinstance(a, HyperDual)]) <= 1:
         if spec is None or len(operands) != 2:
             return _as_stacked(func, args, kwargs)  # linear in the one varying operand
         return _one_sided(func, args, kwargs, spec, *operands)
@@ -797,26 +800,35 @@ def _one_sided(func, args, kwargs, spec, a, b):
     """A product with one constant operand: linear, so one contraction of the stacked parts
     (a GEMM) besides the value's; numpy's own function computes (and checks) the value."""
     h = (a if isinstance(a, HyperDual) else b)._expand()
-    value = np.asarray(func(*[_primal(x) for x in args], **kwargs))
-    if value.dtype.kind != "f":
-        _refuse_dtype(value.dtype)
+    value = _product_value(func, args, kwargs)
     parts = h._stacked if h._stacked is not None else (
         h.grad if h._hess is None else h._stacked_parts())
     left, right, _, seeded_a, seeded_b, _, _ = _specs(spec)
     seeded = seeded_a if h is a else seeded_b
     if seeded is not None and parts is h.grad and _is_identity(parts):
         other = np.asarray(b if h is a else a)
-        p = np.einsum(seeded, other) if seeded else other
+        p = _relabel(seeded, other)
         if p.base is not None or p is other:  # (the caller's constant, or a view of it)
             p = p.copy()
     elif h is a:
         p = contract(left, parts, np.asarray(b))
     else:
         p = contract(right, np.asarray(a), parts)
-    p = p.astype(np.result_type(value, p), copy=False)
+    if p.dtype != value.dtype:
+        p = p.astype(np.result_type(value, p))
     if parts is h.grad:
         return HyperDual._new(value, p, None)
     return HyperDual._from_stacked(value, p, h.n_directions)
+
+
+def _product_value(func, args, kwargs):
+    """The value of a product: numpy's own function computes (and checks) it."""
+    value = func(*[x.value if isinstance(x, HyperDual) else x for x in args], **kwargs)
+    if type(value) is not np.ndarray:
+        value = np.asarray(value)
+    if value.dtype.kind != "f":
+        _refuse_dtype(value.dtype)
+    return value
 
 
 def _product(func, args, kwargs, spec, a, b):
@@ -829,11 +841,7 @@ def _product(func, args, kwargs, spec, a, b):
     with_hess = a._hess is not None or b._hess is not None
     pa, pb = (a._stacked_parts(), b._stacked_parts()) if with_hess else (a.grad, b.grad)
     left, right, cross, one_a, one_b, seeded_a, seeded_b = _specs(spec)
-    value = func(*[x.value if isinstance(x, HyperDual) else x for x in args], **kwargs)
-    if type(value) is not np.ndarray:
-        value = np.asarray(value)
-    if value.dtype.kind != "f":
-        _refuse_dtype(value.dtype)
+    value = _product_value(func, args, kwargs)
     # the gradient and Hessian parts of each side enter linearly: the dual product rule (a
     # seed's identity gradient part relabels the other side's value, as in _one_sided)
     identity_a = seeded_a is not None and _is_identity(a.grad)

@@ -376,6 +376,12 @@ ARRAY_FUNCTIONS = {
         np.sin(v).reshape(2, 2), _A.reshape(2, 2, 4), ([0, 1], [1, 0])) ** 2)
     + np.sum(np.tensordot(np.outer(v, np.sin(v)).reshape(2, 2, 4), _A.reshape(2, 2, 4),
                           axes=([0, 2], [1, 2])) ** 2),
+    # products with the seed itself, whose gradient part is the shared identity: relabelled,
+    # not contracted, and its outer-product terms summed onto the diagonal
+    "seed_products": lambda v: v @ v + np.inner(v, v) * np.sum(v)
+    + np.einsum("i,ij->j", v, _A) @ np.sin(v) + np.sum(v * np.sin(v))
+    + np.sum(np.cos(v) * v) + np.sum(v * v) + np.sum(np.exp(v)) * (_A @ v) @ v
+    + np.sum(np.tanh(_A @ v) * v),
     "prod": lambda v: np.prod(v) + np.prod(np.cos(v)),
     "linalg_norm": _norm,
 }
