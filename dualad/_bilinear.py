@@ -114,9 +114,15 @@ def contract(spec, *operands, optimize=True):
                 perm_a, shape_a, perm_b, shape_b, shape, back = plan
                 if perm_a is not None:
                     a = a.transpose(perm_a)
+                if shape_a is not None:
+                    a = a.reshape(shape_a)
                 if perm_b is not None:
                     b = b.transpose(perm_b)
-                r = np.matmul(a.reshape(shape_a), b.reshape(shape_b)).reshape(shape)
+                if shape_b is not None:
+                    b = b.reshape(shape_b)
+                r = np.matmul(a, b)
+                if shape is not None:
+                    r = r.reshape(shape)
                 return r if back is None else r.transpose(back)
     return np.einsum(spec, *operands, optimize=optimize)
 
@@ -124,8 +130,8 @@ def contract(spec, *operands, optimize=True):
 @functools.lru_cache(maxsize=1024)
 def _plan(spec, shape_a, shape_b, same_float):
     """How ``contract`` runs a two-operand product: None (numpy's C einsum loop, for a small
-    product), the matmul arguments (axis orders or None, operand shapes, output shape, final
-    transposition), or True (einsum with its path search: an ellipsis, other dtypes, ...)."""
+    product), the matmul arguments (axis orders, operand shapes, output shape, each None where
+    nothing is to be done; final transposition), or True (einsum with its path search: an ellipsis, other dtypes, ...)."""
     letters = spec.split("->")[0].split(",")
     if "..." in spec or len(letters) != 2 or any(
             len(s) != len(shape) for s, shape in zip(letters, (shape_a, shape_b))):
@@ -142,14 +148,19 @@ def _plan(spec, shape_a, shape_b, same_float):
         return None if math.prod(dims.values()) <= SMALL_EINSUM else True
     batch, left, summed, right = (math.prod([dims[c] for c in g]) for g in groups)
     # no batch: a plain matrix product, and a vector side as 1-d (matrix-vector products)
-    shape_a = (batch, left, summed) if batch != 1 else (left, summed) if left != 1 else (
+    target_a = (batch, left, summed) if batch != 1 else (left, summed) if left != 1 else (
         summed,)
-    shape_b = (batch, summed, right) if batch != 1 else (summed, right) if right != 1 else (
+    target_b = (batch, summed, right) if batch != 1 else (summed, right) if right != 1 else (
         summed,)
-    identity = tuple(range(len(perm_a))), tuple(range(len(perm_b)))
-    return (None if perm_a == identity[0] else perm_a, shape_a,
-            None if perm_b == identity[1] else perm_b, shape_b,
-            tuple(dims[c] for g in groups[:2] + groups[3:] for c in g), back)
+    out = tuple(dims[c] for g in groups[:2] + groups[3:] for c in g)
+    natural = (target_a[:-1] if len(target_a) > 1 else ()) + \
+        (target_b[-1:] if len(target_b) > 1 else ())  # what np.matmul gives
+    # None: nothing to do (no transposition, or already that shape)
+    return (None if perm_a == tuple(range(len(perm_a))) else perm_a,
+            None if tuple(shape_a[i] for i in perm_a) == target_a else target_a,
+            None if perm_b == tuple(range(len(perm_b))) else perm_b,
+            None if tuple(shape_b[i] for i in perm_b) == target_b else target_b,
+            None if natural == out else out, back)
 
 
 @functools.lru_cache(maxsize=256)

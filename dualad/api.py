@@ -5,6 +5,7 @@ a fresh tag, calls ``f`` once, and reads the value and the ``n`` directional der
 Every helper is a choice of seed: a basis (jacobian, in chunks), one vector (jvp), one (the
 scalar derivative). A sparse Jacobian is only another seed matrix.
 """
+import functools
 import math
 import numbers
 from typing import Any, Callable, Optional, Sequence, Tuple, Union
@@ -269,9 +270,7 @@ def _hyperdual_hessian(f, x, chunk_size):
         x = x.astype(np.float32)  # (float16 computes as float32)
     shape, size = x.shape, x.size
     if chunk_size is None:
-        # a pass over c directions holds about size * c * c / 2 Hessian entries
-        per_pair = x.dtype.itemsize * max(size, 1) * 8
-        chunk_size = max(1, min(size, int(math.sqrt(2 * CHUNK_BUDGET_BYTES / per_pair))))
+        chunk_size = _hessian_chunk(size, x.dtype.itemsize)
     else:
         chunk_size = whole(chunk_size, "chunk_size", 1)
     if chunk_size >= size:  # one pass over every direction: no blocks to assemble
@@ -296,6 +295,13 @@ def _hyperdual_hessian(f, x, chunk_size):
             hess[..., dirs[i], dirs[j]] = y.hess
             hess[..., dirs[j], dirs[i]] = y.hess
     return value, grad, hess
+
+
+@functools.lru_cache(maxsize=64)
+def _hessian_chunk(size, itemsize):
+    # a pass over c directions holds about size * c * c / 2 Hessian entries
+    per_pair = itemsize * max(size, 1) * 8
+    return max(1, min(size, int(math.sqrt(2 * CHUNK_BUDGET_BYTES / per_pair))))
 
 
 def _hyper_output(y, k):
