@@ -520,7 +520,10 @@ def _combine(hyper, coefficients, value, n, terms):
     """The sum of c·(gradient and Hessian parts) over the HyperDuals and their coefficients
     (numbers, or arrays with a trailing axis of 1): one product per operand where its parts
     share one buffer."""
-    if all(h._stacked is not None for h in hyper):
+    for h in hyper:
+        if h._stacked is None:
+            break
+    else:  # every part in one buffer: one product (or sum) per operand
         g = None
         for h, c in zip(hyper, coefficients):
             g = _accumulate(g, h._stacked, c)
@@ -607,15 +610,18 @@ def _chain_one(h, f, d, value, n, bounded):
         return None
     if not bounded and not (_all_finite(f) and _all_finite(d)):
         return None  # (the kernels' guard: see _new_terms)
-    if type(f) is not np.ndarray or f.dtype != dtype:
-        f = np.asarray(f, dtype=dtype)
+    if type(f) is not np.ndarray:
+        f = dtype.type(f)  # (a number: a scalar of the result's dtype scales it all)
+    elif f.dtype != dtype:
+        f = f.astype(dtype)
     terms = tuple((c * f, u, w) for c, u, w in h._terms) if h._terms else ()
     if type(d) is np.ndarray and d.ndim and d.shape == value.shape and d.dtype == dtype:
         terms += ((d, h.grad, h.grad),)  # (h has the result's shape: nothing to broadcast)
     elif _maybe_nonzero(d):
         terms += (_broadcast_term(np.asarray(d, dtype=dtype), h.grad, h.grad, value.shape,
                                   dtype),)
-    f = f[..., None]
+    if type(f) is np.ndarray:
+        f = f[..., None]
     if h._stacked is not None:
         return HyperDual._from_stacked(value, f * h._stacked, n, terms)
     return HyperDual._new(value, f * h.grad, None if h._hess is None else f * h._hess, None,
@@ -671,7 +677,10 @@ def _sum_all(a, n):
             t = np.matmul((c * u.reshape(size, n)).T, w.reshape(size, n))
         full = t if full is None else np.add(full, t, out=full)
     # one buffer for both parts (stacked: what follows, + or *, is one operation on it)
-    dtype = np.result_type(summed, *(x for x in (full, diagonal) if x is not None))
+    dtype = summed.dtype
+    for x in (full, diagonal):
+        if x is not None and x.dtype != dtype:
+            dtype = np.result_type(dtype, x)
     buf = np.empty(summed.shape[-1] if a._hess is not None else n + n * (n + 1) // 2, dtype)
     hess = buf[n:]
     if full is not None:
@@ -795,7 +804,11 @@ def _product_spec(func, args, kwargs):
 def _bilinear(func, args, kwargs):
     operands = args[1:] if func is np.einsum else args[:2]
     spec = _product_spec(func, args, kwargs)
-    if len([a for a in operands if isinstance(a, HyperDual)]) <= 1:
+    if len(operands) == 2:
+        varying = isinstance(operands[0], HyperDual) + isinstance(operands[1], HyperDual)
+    else:
+        varying = sum(isinstance(a, HyperDual) for a in operands)
+    if varying <= 1:
         if spec is None or len(operands) != 2:
             return _as_stacked(func, args, kwargs)  # linear in the one varying operand
         return _one_sided(func, args, kwargs, spec, *operands)
@@ -853,7 +866,12 @@ def _one_sided(func, args, kwargs, spec, a, b):
 
 def _product_value(func, args, kwargs):
     """The value of a product: numpy's own function computes (and checks) it."""
-    value = func(*[x.value if isinstance(x, HyperDual) else x for x in args], **kwargs)
+    if len(args) == 2:  # (matmul, dot, inner: spelled out, it is hot)
+        a, b = args
+        value = func(a.value if isinstance(a, HyperDual) else a,
+                     b.value if isinstance(b, HyperDual) else b, **kwargs)
+    else:
+        value = func(*[x.value if isinstance(x, HyperDual) else x for x in args], **kwargs)
     if type(value) is not np.ndarray:
         value = np.asarray(value)
     if value.dtype.kind != "f":
