@@ -65,17 +65,33 @@ def _packing(n):
     return flat, flat_t, unpack
 
 
-@functools.lru_cache(maxsize=16)
 def _identity(n, dtype):
     """The gradient part of a seeded vector: one shared read-only identity per size and
-    dtype, so that products with it are recognised (``is``) and done as relabellings."""
-    eye = np.eye(n, dtype=dtype)
-    eye.flags.writeable = False
+    dtype (up to IDENTITY_MAX_N: larger ones are not kept), so that products with it are
+    recognised (``is``) and done as relabellings."""
+    if n > IDENTITY_MAX_N:
+        return _read_only(np.eye(n, dtype=dtype))
+    return _shared_identity(n, np.dtype(dtype))
+
+
+IDENTITY_MAX_N = 512  # (2 MB in float64; at most 16 kept)
+_IDENTITY_IDS = set()  # ids of the shared identities: a quick "no" for every other array
+
+
+@functools.lru_cache(maxsize=16)
+def _shared_identity(n, dtype):
+    eye = _read_only(np.eye(n, dtype=dtype))
+    _IDENTITY_IDS.add(id(eye))  # (an evicted one's id may be reused: _is_identity checks is)
     return eye
 
 
+def _read_only(a):
+    a.flags.writeable = False
+    return a
+
+
 def _is_identity(g):
-    return g.ndim == 2 and not g.flags.writeable and g is _identity(g.shape[0], g.dtype)
+    return id(g) in _IDENTITY_IDS and g.ndim == 2 and g is _shared_identity(g.shape[0], g.dtype)
 
 
 @functools.lru_cache(maxsize=64)
@@ -885,7 +901,10 @@ def _product(func, args, kwargs, spec, a, b):
     n = a.grad.shape[-1]
     if b.grad.shape[-1] != n:
         _refuse_mismatch(n, b.grad.shape[-1])
-    a, b = a._expand(), b._expand()
+    if a._terms:
+        a._expand()
+    if b._terms:
+        b._expand()
     with_hess = a._hess is not None or b._hess is not None
     pa, pb = (a._stacked_parts(), b._stacked_parts()) if with_hess else (a.grad, b.grad)
     left, right, cross, one_a, one_b, seeded_a, seeded_b = _specs(spec)
