@@ -54,6 +54,7 @@ def _agree(got, want):
 @pytest.fixture(autouse=True)
 def _fresh_programs(monkeypatch):
     monkeypatch.setattr(_trace, "_PROGRAMS", {})  # each test traces its own programs
+    monkeypatch.setattr(_trace, "_BY_CONSTANTS", {})
 
 
 @pytest.mark.parametrize("ufunc, live", CASES, ids=lambda c: getattr(c, "__name__", str(c)))
@@ -118,6 +119,22 @@ def test_derivatives_constant_in_the_live_arguments_are_programs_of_no_steps():
     assert _trace._PROGRAMS[key][1].steps == []
     first, second = _traced(np.divide, RULES[np.divide], values, (0,))
     assert _close(first[0], 1.0 / values[1]) and second == [[0.0]]
+
+
+def test_answers_kept_per_constant_number_serve_that_number_only():
+    # x / c: f' = 1/c whatever x is, so the answers are kept per c; ±0.0 (equal keys, answers
+    # of opposite signs) and nan (no key) are computed every time
+    rule = RULES[np.divide]
+    x = np.array([1.0, -2.0])
+    for c in (2.0, -3.0, 2.0, 0.0, -0.0, -0.0, 0.0, float("nan"), 0.5, -3.0):
+        assert _agree(_traced(np.divide, rule, [x, c], (0,)),  # (inf: sign exact)
+                      _dual_route(np.divide, rule, [x, np.float64(c)], (0,))), c
+    assert {k[1] for k in _trace._BY_CONSTANTS} == {(2.0,), (-3.0,), (0.5,)}
+    # derivatives that read the live argument are not kept: sin, or x ** c
+    _traced(np.sin, RULES[np.sin], [x], (0,))
+    _traced(np.power, RULES[np.power], [np.abs(x), 2.5], (0,))
+    _traced(np.power, RULES[np.power], [np.abs(x), 2.5], (0,))
+    assert len(_trace._BY_CONSTANTS) == 3
 
 
 # --- property: a program traced at one point serves every other point ---------------------
