@@ -97,13 +97,12 @@ def _is_identity(g):
 @functools.lru_cache(maxsize=64)
 def _diagonal(n):
     """Where the pairs (k, k) are in the packed triangle."""
-    d = _packing(n)[2].diagonal().copy()
-    d.flags.writeable = False
-    return d
+    return _read_only(_packing(n)[2].diagonal().copy())
 
 
 def _relabel(spec, x):
-    """``x`` with its axes renamed by ``spec`` (from ``_specs``; "" keeps them): read only."""
+    """``x`` with its axes renamed by ``spec`` (from ``_specs``; "" keeps them): a view, or
+    ``x`` itself, so not to be written into."""
     return np.einsum(spec, x) if spec else x
 
 
