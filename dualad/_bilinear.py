@@ -131,7 +131,8 @@ def contract(spec, *operands, optimize=True):
 def _plan(spec, shape_a, shape_b, same_float):
     """How ``contract`` runs a two-operand product: None (numpy's C einsum loop, for a small
     product), the matmul arguments (axis orders, operand shapes, output shape, each None where
-    nothing is to be done; final transposition), or True (einsum with its path search: an ellipsis, other dtypes, ...)."""
+    nothing is to be done; final transposition), or True (einsum with its path search: an
+    ellipsis, other dtypes, ...)."""
     letters = spec.split("->")[0].split(",")
     if "..." in spec or len(letters) != 2 or any(
             len(s) != len(shape) for s, shape in zip(letters, (shape_a, shape_b))):

@@ -278,20 +278,22 @@ def second_derivatives(ufunc, rule, values, live, ans):
     if traced is rule:  # (else: not traced yet, or a rule registered again: trace it anew)
         if program is None:
             raise Untraceable(ufunc.__name__)
-        if program.fixed_by is not None:
-            constants = tuple(values[i] for i in program.fixed_by)
-            if all(type(c) is float and c == c and c != 0.0 for c in constants):
-                # (numbers: not nan, which has no key, nor ±0.0, which share one)
-                answers = _BY_CONSTANTS.get((key, constants))
-                if answers is None:
-                    if len(_BY_CONSTANTS) >= 1024:
-                        _BY_CONSTANTS.clear()
-                    answers = _BY_CONSTANTS[key, constants] = _quiet_run(program, values, ans)
-                return answers
-        try:  # (x / 2, 100 * x: no steps, nothing to compute, nothing can warn)
+        try:
+            if program.fixed_by is not None:
+                constants = tuple(values[i] for i in program.fixed_by)
+                if all(type(c) is float and c == c and c != 0.0 for c in constants):
+                    # (numbers: not nan, which has no key, nor ±0.0, which share one)
+                    answers = _BY_CONSTANTS.get((key, constants))
+                    if answers is None:
+                        if len(_BY_CONSTANTS) >= 1024:
+                            _BY_CONSTANTS.clear()
+                        answers = _quiet_run(program, values, ans)
+                        _BY_CONSTANTS[key, constants] = answers
+                    return answers
+            # (x / 2, 100 * x: no steps, nothing to compute, nothing can warn)
             return _quiet_run(program, values, ans) if program.steps else \
                 program.run(values, ans)
-        except _Stale:
+        except _Stale:  # (a guard answered otherwise: traced again below)
             pass
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         try:

@@ -137,6 +137,18 @@ def test_answers_kept_per_constant_number_serve_that_number_only():
     assert len(_trace._BY_CONSTANTS) == 3
 
 
+def test_a_kept_program_whose_guard_reads_a_constant_traces_again():
+    # f' in x depends on the constant y only, through a branch on y: kept per y, and a new y
+    # that takes the other branch retraces instead of replaying the first one
+    new = np.frompyfunc(lambda x, y: x, 2, 1)  # (a key of its own; its rule is below)
+    rule = Rule("binary", (lambda x, y, a: 1.0 / y if np.all(y > 0) else -1.0 / y, None),
+                ((0.1, 1.0), (0.1, 1.0)))
+    x = np.array([1.0, 2.0])
+    for y in (2.0, -4.0, 2.0, -4.0, 5.0):
+        first, second = second_derivatives(new, rule, [x, y], (0,), x)
+        assert np.allclose(first[0], 1.0 / abs(y)) and second == [[0.0]], y
+
+
 # --- property: a program traced at one point serves every other point ---------------------
 from hypothesis import given, strategies as st  # noqa: E402
 
