@@ -91,7 +91,8 @@ def _read_only(a):
 
 
 def _is_identity(g):
-    return id(g) in _IDENTITY_IDS and g.ndim == 2 and g is _shared_identity(g.shape[0], g.dtype)
+    return (id(g) in _IDENTITY_IDS and g.ndim == 2 and g.shape[0] <= IDENTITY_MAX_N
+            and g is _shared_identity(g.shape[0], g.dtype))
 
 
 @functools.lru_cache(maxsize=64)

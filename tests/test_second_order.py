@@ -406,6 +406,24 @@ def test_hyperdual_array_functions_match_nested_duals(name):
     assert np.array_equal(y.hessian(), hyper)
 
 
+def test_seeds_beyond_the_shared_identities_take_the_general_products():
+    # from hyperdual.IDENTITY_MAX_N + 1 directions on, a seed's identity is not shared (not
+    # recognised): the same Hessians through the full contractions, against closed forms
+    from dualad import hyperdual
+    n = hyperdual.IDENTITY_MAX_N + 1
+    x = np.linspace(-1.0, 1.0, n)
+    B = np.random.default_rng(n).standard_normal((n, n)) / n
+    assert not hyperdual._is_identity(HyperDual.seed(x).grad)
+    assert hyperdual._is_identity(HyperDual.seed(x[:n - 1]).grad)
+    for h in (HyperDual.seed(x), HyperDual.seed(x[:n - 1])):  # (and a shared one)
+        Bh = B[:len(h), :len(h)]
+        y = np.sum(np.sin(h)) + h @ (Bh @ h) + h @ h
+        want = Bh + Bh.T + 2.0 * np.eye(len(h)) - np.diag(np.sin(x[:len(h)]))
+        assert np.allclose(y.hessian(), want, rtol=0, atol=1e-12)
+        assert np.allclose(y.grad, np.cos(x[:len(h)]) + (Bh + Bh.T) @ x[:len(h)]
+                           + 2.0 * x[:len(h)], rtol=0, atol=1e-12)
+
+
 def test_quadratic_form_has_the_symmetrized_matrix_as_hessian():
     x = np.array([0.3, -0.2, 0.9, 1.7])
     assert np.allclose(ad.hessian(lambda v: v @ _A @ v, x), _A + _A.T, rtol=0, atol=1e-14)
