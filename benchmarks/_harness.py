@@ -131,6 +131,9 @@ class Timings(dict):
 
 # --- output and checks -------------------------------------------------------------------
 def fmt_time(t):
+    """``t`` seconds to 3 significant digits, in the largest unit it reaches once rounded
+    (999.7 µs is "1 ms", not "1e+03 µs")."""
+    t = float(f"{t:.3g}")
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
         if t >= scale:
             return f"{t / scale:.3g} {unit}"

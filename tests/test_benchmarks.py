@@ -76,3 +76,14 @@ def test_benchmark_reports_wrong_results(tmp_path):
     assert proc.returncode != 0
     assert "correctness check FAILED" in proc.stderr
     assert "dualad.jvp" not in proc.stdout
+
+
+def test_times_are_printed_in_the_unit_they_reach_once_rounded():
+    # (a subprocess: importing the harness sets the thread-pool variables of its process)
+    code = ("import sys; sys.path.insert(0, 'benchmarks'); from _harness import fmt_time; "
+            "print('|'.join(fmt_time(t) for t in (9.9996e-4, 1.234e-4, 0.99951, 2.5e-10, "
+            "1e-3, 4.2)))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout.strip()
+    assert out == "1 ms|123 µs|1 s|0.25 ns|1 ms|4.2 s"
+    assert all(re.fullmatch(_TIME, t) for t in out.split("|"))
