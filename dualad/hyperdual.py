@@ -409,6 +409,12 @@ TERMS_MAX_PACKED = 4096
 MAX_TERMS = 12
 
 
+def _kernels_size(n, size):
+    """Whether the kernels, not terms, take an elementwise function of ``size`` elements with
+    ``n`` directions (few directions on a large array; see above)."""
+    return n < TERMS_MIN_N and size * n * (n + 1) // 2 > TERMS_MAX_PACKED
+
+
 def _maybe_nonzero(x):
     # (an array is taken as nonzero unscanned: a zero term costs less than the scan saves)
     if type(x) is np.ndarray:
@@ -593,8 +599,7 @@ def _new_terms(inputs, live, firsts, seconds, n, shape, dtype, bounded):
     ``f(u, w)`` scales the terms of ``u`` by ``f_u`` (and of ``w`` by ``f_w``) and adds
     ``f_uu g_u g_uᵀ + f_uw (g_u g_wᵀ + g_w g_uᵀ) + f_ww g_w g_wᵀ``.
     """
-    if dtype.kind != "f" or (n < TERMS_MIN_N and
-                             math.prod(shape) * n * (n + 1) // 2 > TERMS_MAX_PACKED):
+    if dtype.kind != "f" or _kernels_size(n, math.prod(shape)):
         return None
     # the kernels' guard (0 · inf = 0 where a tangent is zero) needs them: no terms then
     # (bounded rules, finite where their arguments are, take no guard, as in _partials.chain)
@@ -621,8 +626,7 @@ def _chain_one(h, f, d, value, n, bounded):
     (the usual elementwise function), in one pass: the parts and terms of ``h`` scaled by
     f' (``f``), and one new term f''·g gᵀ (``d``). None where the kernels take it."""
     dtype = value.dtype
-    if len(h._terms) >= MAX_TERMS or (n < TERMS_MIN_N and
-                                      value.size * n * (n + 1) // 2 > TERMS_MAX_PACKED):
+    if len(h._terms) >= MAX_TERMS or _kernels_size(n, value.size):
         return None
     if not bounded and not (_all_finite(f) and _all_finite(d)):
         return None  # (the kernels' guard: see _new_terms)
