@@ -9,5 +9,5 @@ from setuptools import Extension, setup
 # no FMA contraction: the C operators must round exactly as Python's float arithmetic does
 FLAGS = [] if sys.platform == "win32" else ["-ffp-contract=off"]
 
-setup(ext_modules=[Extension("dualad._cscalar", ["dualad/_cscalar.c"], optional=True,
+setup(ext_modules=[Extension("dualad.scalar._cscalar", ["dualad/scalar/_cscalar.c"], optional=True,
                              extra_compile_args=FLAGS)])

@@ -5,15 +5,15 @@
 
 (a) jvp_many through y = sin(x)·exp(−x·x) + sqrt(1 + x·x) with n directions, divided by
     plain numpy evaluating y: as dualad runs it (the whole elementwise chain in one pass,
-    dualad/_lazy.py), with the per-rule fused kernels only (chains off; where they pay),
+    dualad/accel/chains.py), with the per-rule fused kernels only (chains off; where they pay),
     and with the numpy path only (both off);
 (b) one dual op (sin, multiply, exp) by size: its kernel (forced) vs the numpy path, and
-    the rules whose kernel dualad/_fused.py's pays() timed slower (they skip it);
+    the rules whose kernel dualad/accel/fused.py's pays() timed slower (they skip it);
 (c) first-call cost: calibration + compilation of one rule's kernels in a fresh process;
 (d) one direction: single calls against loops of calls, with page faults per call;
-(e) one direction by size: where chains start to pay (dualad/_lazy.py's MIN_WORK);
+(e) one direction by size: where chains start to pay (dualad/accel/chains.py's MIN_WORK);
 (f) the values of sin and cos of large float64 arrays: numpy's (libm's scalar code) against
-    dualad/_vmath.py's vectorized kernels (dualad/_fused.py's value), with the largest
+    dualad/accel/vmath.py's vectorized kernels (dualad/accel/fused.py's value), with the largest
     difference in ulps.
 One core, medians of interleaved repeats.
 """
@@ -30,8 +30,9 @@ ARGS = setup(__doc__, "quick")  # and pins to the last core
 import numpy as np  # noqa: E402
 
 import dualad as ad  # noqa: E402
-from dualad import _fused, _lazy  # noqa: E402
-from dualad.dual import make  # noqa: E402
+from dualad import config  # noqa: E402
+from dualad.accel import fused as _fused  # noqa: E402
+from dualad.core.dual import make  # noqa: E402
 
 REPEATS = 3 if ARGS.quick else 9
 
@@ -42,17 +43,17 @@ def expr(x):
 
 def no_fusion(chains_only=False):
     """Switch off the chain passes (``chains_only``) or them and the per-rule kernels."""
-    modules = (_lazy,) if chains_only else (_lazy, _fused)
-    saved = [m.MIN_SIZE for m in modules]
+    names = ("DEFER_MIN_SIZE",) if chains_only else ("DEFER_MIN_SIZE", "FUSED_MIN_SIZE")
+    saved = [getattr(config, n) for n in names]
 
     class Off:
         def __enter__(self):
-            for m in modules:
-                m.MIN_SIZE = 1 << 62
+            for n in names:
+                setattr(config, n, 1 << 62)
 
         def __exit__(self, *exc):
-            for m, v in zip(modules, saved):
-                m.MIN_SIZE = v
+            for n, v in zip(names, saved):
+                setattr(config, n, v)
     return Off()
 
 
@@ -81,7 +82,7 @@ def bench_directions():
         with no_fusion():
             c = ad.jvp_many(expr, x, V)[1]
         # the chain pass takes sin's derivative, and the kernels' route (not the numpy path
-        # only, with MIN_SIZE off) sin's value, from dualad/_vmath.py (within 1 ulp of libm)
+        # only, with MIN_SIZE off) sin's value, from dualad/accel/vmath.py (within 1 ulp of libm)
         assert np.array_equal(a, a2), "the chain's first and compiled runs differ"
         for got in (a, b):
             assert np.allclose(got, c, rtol=1e-14, atol=1e-14 * np.abs(c).max()), "differ"
@@ -105,8 +106,8 @@ def bench_threshold():
         cells = []
         for s in sizes:
             d = make(np.linspace(-2, 2, s), np.ones((s, 1)), 0)
-            saved, saved_pays = _fused.MIN_SIZE, _fused.pays
-            _fused.MIN_SIZE = 1
+            saved, saved_pays = config.FUSED_MIN_SIZE, _fused.pays
+            config.FUSED_MIN_SIZE = 1
             _fused.pays = lambda u: True  # the kernel, whatever dualad decided for the rule
 
             def f():
@@ -117,19 +118,19 @@ def bench_threshold():
                     op(d)
             number = max(1, 200_000 // s)
             t = measure({"fused": f, "plain": g}, REPEATS, number=number)
-            _fused.MIN_SIZE, _fused.pays = saved, saved_pays
+            config.FUSED_MIN_SIZE, _fused.pays = saved, saved_pays
             cells.append(f"{t.ratio('fused', 'plain'):.2f}")
         rows.append([name] + cells)
     print_table(["op"] + [f"{s:,}" for s in sizes], rows, align=False)
-    print(f"\nMIN_SIZE in dualad/_fused.py: {_fused.MIN_SIZE}")
+    print(f"\nconfig.FUSED_MIN_SIZE: {config.FUSED_MIN_SIZE}")
     timed = {u.__name__: _fused.pays(u) for u, r in _fused.RULES.items()
              if r.kind in ("unary", "binary") and _fused.mode(u) != "numpy"}
-    print(f"rules whose kernel dualad._fused.pays() timed slower than the numpy path here "
+    print(f"rules whose kernel dualad.accel.fused.pays() timed slower than the numpy path here "
           f"(they take the numpy path): {', '.join(k for k, v in timed.items() if not v)}\n")
 
 
 def bench_first_call():
-    code = ("import time, numpy as np, dualad as ad; from dualad.dual import make;"
+    code = ("import time, numpy as np, dualad as ad; from dualad.core.dual import make;"
             "d = make(np.linspace(0.1, 2, 8192), np.ones((8192, 1)), 0);"
             "t = time.perf_counter(); {op}; t1 = time.perf_counter() - t;"
             "t = time.perf_counter(); {op}; t2 = time.perf_counter() - t;"
@@ -155,7 +156,7 @@ def bench_first_call():
     out = [float(v) for v in subprocess.run([sys.executable, "-c", chain], env=env,
                                             capture_output=True, text=True,
                                             check=True).stdout.split()]
-    # 4 directions: 4 * 10^5 elements x directions is above _lazy.MIN_WORK, so chains are used
+    # 4 directions: 4 * 10^5 elements x directions is above config.DEFER_MIN_WORK, so chains are used
     print("the benchmark chain (jvp_many, 10^5 elements, 4 directions) in a fresh process: "
           "first call "
           f"{out[0]:.2f} s (rule by rule, calibrating its rules), second {out[1]:.2f} s "
@@ -211,21 +212,21 @@ def bench_min_work():
 
         def with_work(work):
             def run():
-                saved = _lazy.MIN_WORK
-                _lazy.MIN_WORK = work
+                saved = config.DEFER_MIN_WORK
+                config.DEFER_MIN_WORK = work
                 try:
                     ad.jvp_many(expr, x, V)
                 finally:
-                    _lazy.MIN_WORK = saved
+                    config.DEFER_MIN_WORK = saved
             return run
         contenders = {"numpy": lambda: expr(x), "always": with_work(1),
-                      "dualad": with_work(_lazy.MIN_WORK), "never": with_work(1 << 62)}
+                      "dualad": with_work(config.DEFER_MIN_WORK), "never": with_work(1 << 62)}
         for f in contenders.values():
             f(), f()  # compile the chain
         t = measure(contenders, REPEATS, number=max(1, (1 << 17) // m))
         rows.append([f"{m:,}"] + [f"{t.ratio(k, 'numpy'):.2f}"
                                   for k in ("always", "dualad", "never")])
-    print_table(["elements", "chains always", f"dualad (MIN_WORK = {_lazy.MIN_WORK:,})",
+    print_table(["elements", "chains always", f"dualad (MIN_WORK = {config.DEFER_MIN_WORK:,})",
                  "no chains"], rows, align=False)
     print()
 
@@ -233,7 +234,7 @@ def bench_min_work():
 def bench_values():
     m = 1_000_000 if not ARGS.quick else 4096
     print(f"(f) values of sin and cos, {m:,} float64 elements in [-10, 10]: numpy against "
-          "dualad's vectorized kernels (dualad._fused.value)")
+          "dualad's vectorized kernels (dualad.accel.fused.value)")
     print()
     x = np.random.default_rng(5).uniform(-10.0, 10.0, m)
     rows = []

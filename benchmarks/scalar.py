@@ -134,8 +134,8 @@ def main():
     print(f"python {platform.python_version()}, numpy {np.__version__}, dualad "
           f"{ad.__version__}; pinned to core {CORE}, one thread; {REPEATS} interleaved "
           f"repeats of >= {MIN_TIME} s, medians")
-    from dualad import scalar
-    print("scalar-dual operators: " + ("C (dualad._cscalar)" if scalar._cscalar else
+    from dualad.scalar import number as scalar
+    print("scalar-dual operators: " + ("C (dualad.scalar._cscalar)" if scalar._cscalar else
                                        "pure Python (DUALAD_PURE_PYTHON=1 or not compiled)"))
     for note in NOTES:
         print(note)

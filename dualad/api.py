@@ -7,27 +7,26 @@ scalar derivative). A sparse Jacobian is only another seed matrix.
 """
 import functools
 import math
-import numbers
 from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ._partials import primal
-from ._pytree import flatten, is_tree, leaves
-from ._tags import finished, new_tag, running
-from .dual import DualNumber, make, whole
-from .hyperdual import HyperDual, _pairs
-from .scalar import ScalarDual
+from . import config
+from .core.dual import DualNumber
+from .core.partials import primal
+from .core.pytree import flatten, is_tree, leaves
+from .core.seed import as_output, drop_finished, extract, plain, seed
+from .core.tags import new_tag, running
+from .errors import whole
+from .higher.hyperdual import HyperDual, _pairs
+from .higher.taylor import PerturbationMix, Taylor, TaylorUnsupported
+from .scalar import ScalarDual, to_dual
 from .scalar import derivative as scalar_derivative
-from .scalar import to_dual
-from .taylor import PerturbationMix, Taylor, TaylorUnsupported
 
-#: memory budget (bytes) for the partials of one chunk, times a factor for temporaries
-CHUNK_BUDGET_BYTES = 256 * 2**20
 _TEMPORARIES = 16
 
 
-def _as_input(x, name="x"):
+def _as_input(x: Any, name: str = "x") -> Any:
     """x as a float array (or a dual, when a helper is nested inside another)."""
     if isinstance(x, DualNumber):
         return x
@@ -46,29 +45,6 @@ def _as_input(x, name="x"):
         raise TypeError(f"dualad: {name} must be real numbers, got {type(x).__name__} of "
                         f"dtype {arr.dtype}")
     return arr
-
-
-def _as_output(y):
-    """f's result as a dual or a float array; anything non-numeric is an error."""
-    if isinstance(y, DualNumber):
-        return y
-    if isinstance(y, (list, tuple)) and any(isinstance(e, (DualNumber, list, tuple))
-                                            for e in y):
-        return np.stack([_as_output(e) for e in y])
-    if isinstance(y, (numbers.Real, np.ndarray, list, tuple)) and not isinstance(y, bool):
-        arr = np.asarray(y)
-        if arr.dtype.kind in "biuf":
-            return arr.astype(np.result_type(arr.dtype, np.float32))
-    raise TypeError(f"dualad: the function must return a real number, an array or a "
-                    f"DualNumber; it returned {type(y).__name__}")
-
-
-def _extract(y, tag, n):
-    """``(value, partials)`` of ``y`` (after ``_drop_finished``) for the perturbation ``tag``."""
-    if isinstance(y, DualNumber) and y._tag == tag:
-        return y.value, y.partials
-    # constant for this tag (plain, or a dual of an enclosing call)
-    return y, np.zeros(np.shape(y) + (n,), dtype=np.result_type(primal(y), np.float32))
 
 
 def jvp_many(f: Callable[[Any], Any], x: Any, directions: Any) -> Tuple[Any, Any]:
@@ -92,40 +68,14 @@ def jvp_many(f: Callable[[Any], Any], x: Any, directions: Any) -> Tuple[Any, Any
     return _jvp_leaves(f, [x], [directions])
 
 
-def _jvp_leaves(f, xs, directions):
+def _jvp_leaves(f: Callable[..., Any], xs: Sequence[Any],
+                directions: Sequence[Any]) -> Tuple[Any, Any]:
     """``jvp_many`` for ``f(*xs)``, each array ``xs[i]`` with its directions
     ``directions[i]`` (shape ``xs[i].shape + (n,)``, one n): no validation."""
     with running(new_tag()) as tag:
-        # read-only views: an f writing into its argument (x *= 2) copies first, and leaves
-        # the caller's x and the next chunk's input as they were
-        y = _drop_finished(_as_output(f(*[make(_unshared(x), _unshared(v), tag)
-                                          for x, v in zip(xs, directions)])), tag)
-    return _extract(y, tag, directions[0].shape[-1])
-
-
-def _unshared(a):
-    if isinstance(a, DualNumber):
-        return a.copy()  # (a dual of an enclosing helper: its storage is that helper's)
-    a = a.view()
-    a.flags.writeable = False
-    return a
-
-
-def _drop_finished(y, tag):
-    """``y`` without the layers of finished helper calls: their duals are constants now."""
-    if not isinstance(y, DualNumber):
-        return y
-    if y._tag > tag or finished(y._tag):
-        return _drop_finished(y.value, tag)
-    value, partials = _drop_finished(y.value, tag), _drop_finished(y.partials, tag)
-    if value is y.value and partials is y.partials:
-        return y
-    return make(value, partials, y._tag)
-
-
-def _plain(a):
-    # 0-d results come back as Python floats, arrays as ndarrays, duals (nested calls) as is
-    return a.item() if isinstance(a, np.ndarray) and a.ndim == 0 else a
+        y = drop_finished(as_output(f(*[seed(x, v, tag) for x, v in zip(xs, directions)])),
+                          tag)
+    return extract(y, tag, directions[0].shape[-1])
 
 
 def derivative(f: Callable[[Any], Any], x: Any, order: int = 1) -> Any:
@@ -146,7 +96,7 @@ def derivative(f: Callable[[Any], Any], x: Any, order: int = 1) -> Any:
         raise ValueError(f"dualad: derivative takes a scalar x, got shape {np.shape(x)}; "
                          "use jacobian or jvp for arrays")
     if order == 0:
-        return _plain(_as_output(f(x)))
+        return plain(as_output(f(x)))
     if order > 2 and not isinstance(x, DualNumber):
         taylor = _taylor_derivative(f, x, order)
         if taylor is not None:
@@ -154,7 +104,7 @@ def derivative(f: Callable[[Any], Any], x: Any, order: int = 1) -> Any:
     if order > 1:
         return derivative(lambda t: derivative(f, t, order - 1), x)
     _, partials = jvp_many(f, x, np.ones((1,)))
-    return _plain(partials[..., 0])
+    return plain(partials[..., 0])
 
 
 # Taylor and HyperDual carry no tags: while a pass of one kind runs, a helper called inside f
@@ -162,7 +112,7 @@ def derivative(f: Callable[[Any], Any], x: Any, order: int = 1) -> Any:
 _RUNNING = {"taylor": 0, "hyperdual": 0}
 
 
-def _taylor_derivative(f, x, order):
+def _taylor_derivative(f: Callable[[Any], Any], x: Any, order: int) -> Any:
     """The order-th derivative by Taylor mode, or None where f needs what it lacks."""
     if _RUNNING["taylor"]:
         return None  # a Taylor number of the enclosing call would be taken for ours
@@ -174,11 +124,11 @@ def _taylor_derivative(f, x, order):
     finally:
         _RUNNING["taylor"] -= 1
     if isinstance(y, Taylor):
-        return _plain(y.derivatives()[..., order])
-    y = _as_output(y)
+        return plain(y.derivatives()[..., order])
+    y = as_output(y)
     if isinstance(y, DualNumber):
         return None
-    return _plain(np.zeros(np.shape(y), dtype=y.dtype))
+    return plain(np.zeros(np.shape(y), dtype=y.dtype))
 
 
 def jvp(f: Callable[[Any], Any], x: Any, v: Any) -> Tuple[Any, Any]:
@@ -192,11 +142,11 @@ def jvp(f: Callable[[Any], Any], x: Any, v: Any) -> Tuple[Any, Any]:
     if np.shape(v) != np.shape(x):
         raise ValueError(f"dualad: v must have x's shape {np.shape(x)}, got {np.shape(v)}")
     value, partials = jvp_many(f, x, v[..., None])
-    return _plain(value), _plain(partials[..., 0])
+    return plain(value), plain(partials[..., 0])
 
 
-def _auto_chunk(n, itemsize):
-    return int(max(1, min(n, CHUNK_BUDGET_BYTES // (itemsize * max(n, 1) * _TEMPORARIES))))
+def _auto_chunk(n: int, itemsize: int) -> int:
+    return int(max(1, min(n, config.CHUNK_BUDGET_BYTES // (itemsize * max(n, 1) * _TEMPORARIES))))
 
 
 def jacobian(f: Callable[..., Any], x: Any, *args: Any, chunk_size: Optional[int] = None,
@@ -216,10 +166,11 @@ def jacobian(f: Callable[..., Any], x: Any, *args: Any, chunk_size: Optional[int
     """
     if args or argnums != 0 or is_tree(x):
         return _over_arguments(jacobian, f, (x,) + args, argnums, chunk_size=chunk_size)
-    return _plain(_value_and_jacobian(f, _as_input(x), chunk_size)[1])
+    return plain(_value_and_jacobian(f, _as_input(x), chunk_size)[1])
 
 
-def _value_and_jacobian(f, x, chunk_size=None):
+def _value_and_jacobian(f: Callable[[Any], Any], x: Any,
+                        chunk_size: Optional[int] = None) -> Tuple[Any, Any]:
     """``(f(x), Jacobian)`` with the directions in chunks of a memory budget."""
     shape, size = np.shape(x), int(np.prod(np.shape(x), dtype=np.int64))
     dtype = np.result_type(primal(x), np.float32)
@@ -261,11 +212,12 @@ def gradient(f: Callable[..., Any], x: Any, *args: Any,
         out_shape = np.shape(jac)[:np.ndim(jac) - np.ndim(x)]
         raise ValueError(f"dualad: gradient needs a scalar-valued function; f returned shape "
                          f"{out_shape} (use jacobian)")
-    return _plain(jac)
+    return plain(jac)
 
 
 # --- second order ------------------------------------------------------------------------
-def _hyperdual_hessian(f, x, chunk_size):
+def _hyperdual_hessian(f: Callable[[Any], Any], x: Any,
+                       chunk_size: Optional[int]) -> Tuple[Any, Any, Any]:
     if x.dtype.itemsize < 4:
         x = x.astype(np.float32)  # (float16 computes as float32)
     shape, size = x.shape, x.size
@@ -279,6 +231,8 @@ def _hyperdual_hessian(f, x, chunk_size):
         return y.value, y.grad.astype(y.dtype, copy=False), y.hessian()
     eye = np.eye(size, dtype=x.dtype)
     blocks = [np.arange(s, min(size, s + chunk_size)) for s in range(0, size, chunk_size)]
+    grad: Any
+    hess: Any
     value = grad = hess = None
     for a, rows in enumerate(blocks):
         for cols in blocks[a:]:
@@ -298,16 +252,16 @@ def _hyperdual_hessian(f, x, chunk_size):
 
 
 @functools.lru_cache(maxsize=64)
-def _hessian_chunk(size, itemsize):
+def _hessian_chunk(size: int, itemsize: int) -> int:
     # a pass over c directions holds about size * c * c / 2 Hessian entries
     per_pair = itemsize * max(size, 1) * 8
-    return max(1, min(size, int(math.sqrt(2 * CHUNK_BUDGET_BYTES / per_pair))))
+    return max(1, min(size, int(math.sqrt(2 * config.CHUNK_BUDGET_BYTES / per_pair))))
 
 
-def _hyper_output(y, k):
+def _hyper_output(y: Any, k: int) -> HyperDual:
     if isinstance(y, HyperDual):
         return y
-    y = _as_output(y)
+    y = as_output(y)
     if isinstance(y, DualNumber):
         raise PerturbationMix("dualad: the function mixed HyperDual with DualNumber; use "
                               "hessian(..., method='nested')")
@@ -355,10 +309,10 @@ def value_grad_hessian(f: Callable[[Any], Any], x: Any, chunk_size: Optional[int
         raise ValueError(f"dualad: hessian needs a scalar-valued function; f returned shape "
                          f"{np.shape(value)}")
     shape = x.shape
-    return (_plain(value), _plain(_reshaped(grad, shape)), _plain(_reshaped(hess, shape + shape)))
+    return (plain(value), plain(_reshaped(grad, shape)), plain(_reshaped(hess, shape + shape)))
 
 
-def _reshaped(a, shape):
+def _reshaped(a: Any, shape: Tuple[int, ...]) -> Any:
     # (the method where it is an array: np.reshape's dispatch costs as much as the rest)
     return a.reshape(shape) if type(a) is np.ndarray else np.reshape(a, shape)
 
@@ -389,10 +343,11 @@ def value_and_grad(f: Callable[..., Any], x: Any, *args: Any,
     if np.ndim(value) != 0:
         raise ValueError(f"dualad: value_and_grad needs a scalar-valued function; f returned "
                          f"shape {np.shape(value)} (use jacobian)")
-    return _plain(value), _plain(jac)
+    return plain(value), plain(jac)
 
 
-def _over_arguments(helper, f, all_args, argnums, **kwargs):
+def _over_arguments(helper: Callable[..., Any], f: Callable[..., Any], all_args: Tuple[Any, ...],
+                    argnums: Any, **kwargs: Any) -> Any:
     """``helper`` (gradient, value_and_grad, jacobian) with respect to ``all_args[argnums]``:
     the chosen arguments (arrays, numbers or parameter trees) are flattened into one vector,
     differentiated in one call, and the result is split back into their structures."""
@@ -439,12 +394,12 @@ def _over_arguments(helper, f, all_args, argnums, **kwargs):
     return (value, result) if helper is value_and_grad else result
 
 
-def _plain_tree(t):
+def _plain_tree(t: Any) -> Any:
     if isinstance(t, dict):
         return {k: _plain_tree(v) for k, v in t.items()}
     if isinstance(t, (list, tuple)):
         return type(t)(_plain_tree(v) for v in t)
-    return _plain(t)
+    return plain(t)
 
 
 def hvp(f: Callable[[Any], Any], x: Any, v: Any) -> Any:

@@ -20,12 +20,24 @@ derivatives, Hessians and nested helpers work without a second rule.
 import functools
 import inspect
 import numbers
+from typing import Any, Callable, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ._partials import accumulate, chain, n_directions, primal, result, split, tag_of, top_tag
-from ._rules import RULES, Rule
-from .dual import DualNumber, describe
+from . import config
+from .core import functions as _functions
+from .core.dual import DualNumber
+from .core.partials import (accumulate, chain, n_directions, primal, result, split, tag_of,
+                            top_tag)
+from .errors import checked, is_ufunc
+from .higher import hyperdual, taylor
+from .higher.hyperdual import HyperDual
+from .higher.kinds import PerturbationMix, TaylorUnsupported
+from .higher.taylor import Taylor
+from .rules.table import RULES, Rule
+from .rules.ufuncs import CUSTOM, PRIMAL, UNSUPPORTED, is_string_ufunc
+from .scalar import ScalarDual, to_dual
+from .scalar import primal as scalar_primal
 
 __all__ = ["custom_jvp", "register_ufunc", "register_function", "unregister",
            "stop_gradient"]
@@ -33,12 +45,9 @@ __all__ = ["custom_jvp", "register_ufunc", "register_function", "unregister",
 _DEFAULT_DOMAIN = (-3.0, 3.0)
 
 
-def _kinds(args):
+def _kinds(args: Sequence[Any]) -> set[str]:
     """Which kinds of perturbation appear among ``args``."""
-    from .hyperdual import HyperDual
-    from .taylor import Taylor
-    from .scalar import ScalarDual
-    kinds = set()
+    kinds: set[str] = set()
     for a in args:
         if type(a) is ScalarDual:
             kinds.add("scalar")
@@ -108,22 +117,22 @@ class custom_jvp:
     rule meets a dual of the outer level and runs the rule again.
     """
 
-    def __init__(self, fun):
+    def __init__(self, fun: Callable[..., Any]) -> None:
         if not callable(fun):
             raise TypeError(f"dualad: custom_jvp needs a function, got {type(fun).__name__}")
         functools.update_wrapper(self, fun)
         self.fun = fun
-        self.jvp = None
-        self.rule = None  # a Rule (kind, derivs, domain) when defined with defderiv
+        self.jvp: Optional[Callable[..., Any]] = None
+        self.rule: Optional[Rule] = None  # a Rule (kind, derivs, domain) when defined with defderiv
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<dualad.custom_jvp {getattr(self.fun, '__qualname__', self.fun)!r}>"
 
-    def __get__(self, obj, objtype=None):  # usable as a method
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:  # usable as a method
         return self if obj is None else functools.partial(self, obj)
 
     # --- defining the rule ----------------------------------------------------------------
-    def defjvp(self, jvp):
+    def defjvp(self, jvp: Callable[..., Any]) -> Callable[..., Any]:
         """Set the jvp rule ``jvp(primals, tangents, **kwargs) -> (primal_out, tangent_out)``.
 
         Returns ``jvp``, so it works as a decorator.
@@ -134,7 +143,8 @@ class custom_jvp:
         self.jvp = jvp
         return jvp
 
-    def defderiv(self, *derivs, domain=None, bounded=False):
+    def defderiv(self, *derivs: Optional[Callable[..., Any]], domain: Any = None,
+                 bounded: bool = False) -> "custom_jvp":
         """Elementwise derivatives, one per argument, written as a line of the rule table.
 
         Each derivative is a function of ``(x, [y, ...,] ans)`` returning the partial
@@ -165,7 +175,7 @@ class custom_jvp:
         return self
 
     # --- calling --------------------------------------------------------------------------
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         kinds = _kinds(args)
         if not kinds:
             if _kinds(list(kwargs.values())):
@@ -182,11 +192,9 @@ class custom_jvp:
             raise TypeError(f"dualad: {self.__name__}: keyword arguments are not "
                             "differentiated; pass perturbed inputs positionally")
         if "scalar" in kinds:  # a scalar dual (derivative of a float): a 0-d DualNumber
-            from .scalar import to_dual
             args = tuple(to_dual(a) for a in args)
             kinds = (kinds - {"scalar"}) | {"dual"}
         if len(kinds) > 1:
-            from .taylor import PerturbationMix
             raise PerturbationMix(f"dualad: {self.__name__} got perturbations of different "
                                   "kinds (DualNumber, HyperDual, Taylor) in one call")
         if self.rule is not None and kwargs:
@@ -197,22 +205,19 @@ class custom_jvp:
                             f"(defderiv, one per argument) but was called with {len(args)} "
                             "arguments")
         if "hyper" in kinds:
-            from . import hyperdual
             if self.rule is not None and len(args) <= 2:
                 return hyperdual._apply_rule(self, self.rule, args)
             return hyperdual._via_nested(self, args, kwargs)  # the equivalent dual of duals
         if "taylor" in kinds:
             if self.rule is not None:
-                from . import taylor
                 return taylor._apply_rule(self, self.rule, args)
-            from .taylor import TaylorUnsupported
             raise TaylorUnsupported(f"dualad: custom_jvp function {self.__name__} in Taylor "
                                     "mode")
         if self.rule is not None:
             return _apply_elementwise(self, args)
         return self._apply_jvp(args, kwargs)
 
-    def _apply_jvp(self, args, kwargs):
+    def _apply_jvp(self, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
         tag = top_tag(args)
         primals, tangents = zip(*(split(a, tag) for a in args))
         n = n_directions(*tangents)
@@ -229,7 +234,7 @@ class custom_jvp:
             return tuple(self._output(p, t, tag, n) for p, t in zip(primal_out, tangent_out))
         return self._output(primal_out, tangent_out, tag, n)
 
-    def _output(self, value, tangent, tag, n):
+    def _output(self, value: Any, tangent: Any, tag: int, n: int) -> Any:
         if tag_of(value) >= tag or tag_of(tangent) >= tag:
             raise ValueError(f"dualad: the jvp rule of {self.__name__} returned a value that "
                              "still carries the perturbation it should have removed; compute "
@@ -258,8 +263,8 @@ class custom_jvp:
         return result(value, tangent, tag)
 
 
-def _apply_elementwise(f, args):
-    """The chain rule for an elementwise custom function, as ``_ufunc.apply_rule``."""
+def _apply_elementwise(f: custom_jvp, args: Sequence[Any]) -> Any:
+    """The chain rule for an elementwise custom function, as ``core.ufunc.apply_rule``."""
     rule = f.rule
     tag = top_tag(args)
     values, partials = zip(*(split(a, tag) for a in args))
@@ -281,7 +286,7 @@ def _apply_elementwise(f, args):
     return result(ans, accumulate(*terms), tag)
 
 
-def _as_array(x, what):
+def _as_array(x: Any, what: str) -> Any:
     if isinstance(x, (np.ndarray, DualNumber)):
         return x
     try:
@@ -291,27 +296,7 @@ def _as_array(x, what):
                         f"{type(x).__name__}") from err
 
 
-def checked(x, what, shape=None):
-    """``x``, what a user's rule returned as ``what``, if it holds real numbers (a number, an
-    array, a dual, a Taylor number) broadcastable to ``shape``; else a TypeError or ValueError
-    naming ``what``. Unchecked, numpy would drop an imaginary part or build an object array,
-    or the chain rule would fail deep inside with numpy's message."""
-    if not isinstance(x, (int, float)):
-        dtype = getattr(x, "dtype", None)
-        if not isinstance(dtype, np.dtype) or dtype.kind not in "biuf":
-            raise TypeError(f"dualad: {what} must be real numbers, got {describe(x)}")
-        if shape is not None and x.shape != shape:
-            try:
-                ok = np.broadcast_shapes(x.shape, shape) == shape
-            except ValueError:
-                ok = False
-            if not ok:
-                raise ValueError(f"dualad: {what} has shape {x.shape}, which does not "
-                                 f"broadcast to the output's shape {shape}")
-    return x
-
-
-def _check_callable(fn, nargs, what):
+def _check_callable(fn: Any, nargs: int, what: str) -> None:
     if not callable(fn):
         raise TypeError(f"dualad: {what}; got {type(fn).__name__}")
     try:
@@ -325,7 +310,7 @@ def _check_callable(fn, nargs, what):
                         f"{sig}") from None
 
 
-def _domain(domain, nin):
+def _domain(domain: Any, nin: int) -> Tuple[Tuple[float, float], ...]:
     if domain is None:
         return (_DEFAULT_DOMAIN,) * nin
     what = f"dualad: domain must give one interval (lo, hi), lo < hi, per argument ({nin})"
@@ -348,29 +333,19 @@ def _domain(domain, nin):
 # =========================================================================================
 # registering rules for ufuncs and array functions dualad does not know
 # =========================================================================================
-_REGISTERED = {}  # object -> what to restore on unregister (None: nothing)
+_REGISTERED: dict[Any, Any] = {}  # object -> what to restore on unregister (None: nothing)
 
 
-def _is_ufunc(u):
-    # numpy ufuncs, and numba's DUFunc (not an np.ufunc subclass, but numpy dispatches it)
-    return isinstance(u, np.ufunc) or (callable(u) and isinstance(getattr(u, "nin", None), int)
-                                       and isinstance(getattr(u, "nout", None), int)
-                                       and hasattr(u, "reduce"))
-
-
-def _ufunc_name(u):
+def _ufunc_name(u: Any) -> str:
     return getattr(u, "__name__", repr(u))
 
 
-def _forget(ufunc):
+def _forget(ufunc: Any) -> None:
     """Drop what the kernels derived from an earlier rule of ``ufunc`` (calibration, code)."""
-    from . import _fused, _lazy, _trace
-    _fused.forget(ufunc)
-    _lazy.forget(ufunc)
-    _trace.forget()
+    config.forget(ufunc)
 
 
-def register_ufunc(ufunc, *derivs, domain=None, bounded=False):
+def register_ufunc(ufunc: Any, *derivs: Any, domain: Any = None, bounded: bool = False) -> Any:
     """Add a rule for ``ufunc`` to the rule table; returns ``ufunc``.
 
     ``derivs`` holds one derivative per input, a function of ``(x, ans)`` or ``(x, y, ans)``
@@ -390,7 +365,7 @@ def register_ufunc(ufunc, *derivs, domain=None, bounded=False):
     (0.25, -0.25)
     >>> ad.unregister(softsign)
     """
-    if not _is_ufunc(ufunc):
+    if not is_ufunc(ufunc):
         raise TypeError(f"dualad: register_ufunc needs a numpy ufunc (or a numba-vectorized "
                         f"one), got {type(ufunc).__name__}; use custom_jvp for other functions")
     name = _ufunc_name(ufunc)
@@ -422,27 +397,26 @@ def register_ufunc(ufunc, *derivs, domain=None, bounded=False):
     return ufunc
 
 
-def _const(c):
+def _const(c: float) -> Callable[..., Any]:
     c = float(c)
     return lambda *args: c
 
 
-def _refuse_known_ufunc(ufunc, name):
-    from . import _ufunc
+def _refuse_known_ufunc(ufunc: Any, name: str) -> None:
     if ufunc in RULES:
         raise ValueError(f"dualad: {name} already has a derivative rule"
                          + (" (registered by register_ufunc; unregister it first)"
                             if ufunc in _REGISTERED else ""))
-    for what, group in (("returns plain values (a comparison or predicate)", _ufunc.PRIMAL),
-                        ("has a dedicated implementation", _ufunc.CUSTOM),
-                        ("is not differentiable", _ufunc.UNSUPPORTED)):
+    for what, group in (("returns plain values (a comparison or predicate)", PRIMAL),
+                        ("has a dedicated implementation", CUSTOM),
+                        ("is not differentiable", UNSUPPORTED)):
         if ufunc in group:
             raise ValueError(f"dualad: numpy.{name} is already handled by dualad: it {what}")
-    if isinstance(ufunc, np.ufunc) and _ufunc._is_string_ufunc(ufunc):
+    if isinstance(ufunc, np.ufunc) and is_string_ufunc(ufunc):
         raise ValueError(f"dualad: numpy.{name} is a string ufunc")
 
 
-def register_function(func, jvp_rule):
+def register_function(func: Callable[..., Any], jvp_rule: Callable[..., Any]) -> Callable[..., Any]:
     """Handle the numpy array function ``func`` on duals with ``jvp_rule``; returns ``func``.
 
     ``jvp_rule(primals, tangents, **kwargs)`` is a custom_jvp rule: positional arguments'
@@ -466,9 +440,8 @@ def register_function(func, jvp_rule):
     0.7009067738
     >>> ad.unregister(np.i0)
     """
-    from . import _functions
     if not callable(func) or not hasattr(func, "_implementation"):
-        what = "a ufunc: use register_ufunc" if _is_ufunc(func) else \
+        what = "a ufunc: use register_ufunc" if is_ufunc(func) else \
             "not a numpy function that dispatches to __array_function__; wrap your own " \
             "functions with custom_jvp"
         raise TypeError(f"dualad: register_function: {_ufunc_name(func)} is {what}")
@@ -486,7 +459,7 @@ def register_function(func, jvp_rule):
     return func
 
 
-def unregister(func):
+def unregister(func: Any) -> None:
     """Undo ``register_ufunc`` / ``register_function`` for ``func`` (dualad's own rules stay).
 
     >>> import numba, numpy as np, dualad as ad
@@ -502,7 +475,6 @@ def unregister(func):
     ...
     TypeError: dualad: numpy.cube is not supported for DualNumber
     """
-    from . import _functions
     if func not in _REGISTERED:
         raise ValueError(f"dualad: {_ufunc_name(func)} was not registered with "
                          "register_ufunc or register_function")
@@ -520,7 +492,7 @@ def unregister(func):
 # =========================================================================================
 # stopping derivatives
 # =========================================================================================
-def stop_gradient(x):
+def stop_gradient(x: Any) -> Any:
     """The plain value of ``x`` under every layer of perturbation: a constant from now on.
 
     The counterpart of ``jax.lax.stop_gradient`` and PyTorch's ``.detach()`` /
@@ -535,10 +507,6 @@ def stop_gradient(x):
     >>> ad.hessian(lambda v: np.sum(v ** 2 * ad.stop_gradient(v)), [1.0, 2.0]).tolist()
     [[2.0, 0.0], [0.0, 4.0]]
     """
-    from .hyperdual import HyperDual
-    from .scalar import ScalarDual
-    from .scalar import primal as scalar_primal
-    from .taylor import Taylor
     if isinstance(x, DualNumber):
         return primal(x)
     if type(x) is ScalarDual:

@@ -16,11 +16,13 @@ import math as _math
 
 import numpy as _np
 
-from ._partials import primal as _primal
-from ._rules import RULES as _RULES
-from .dual import DualNumber as _Dual
+from .core.dual import DualNumber as _Dual
+from .core.partials import primal as _primal
+from .rules.table import RULES as _RULES
+from .scalar import math_functions as _scalar_math_functions
 
 __all__ = []
+_BASE = {}  # the functions on floats and DualNumbers; scalar duals are added once, at the end
 
 
 def _has_dual(args):
@@ -32,7 +34,7 @@ def _export(name, for_floats, for_duals, doc):
         return for_duals(*args) if _has_dual(args) else for_floats(*args)
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc
-    globals()[name] = fn
+    _BASE[name] = fn
     __all__.append(name)
 
 
@@ -116,7 +118,7 @@ def _sequence_function(name, impl):
         return getattr(_math, name)(*seqs, **kwargs)
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"math.{name} for sequences of floats or duals."
-    globals()[name] = fn
+    _BASE[name] = fn
     __all__.append(name)
 
 
@@ -130,11 +132,10 @@ if hasattr(_math, "sumprod"):
 for _name in ("comb", "factorial", "gcd", "isqrt", "lcm", "perm", "ulp",
               "pi", "e", "tau", "inf", "nan"):
     if hasattr(_math, _name):
-        globals()[_name] = getattr(_math, _name)
+        _BASE[_name] = getattr(_math, _name)
         __all__.append(_name)
 __all__ += ["isclose"]
 
-# --- scalar duals (dualad/scalar.py): the table's rules without numpy's per-call overhead --
-from . import scalar as _scalar  # noqa: E402
-
-globals().update(_scalar.math_functions(globals()))
+# --- scalar duals (dualad.scalar): the table's rules without numpy's per-call overhead ----
+_BASE["isclose"] = isclose
+globals().update(_BASE, **_scalar_math_functions(_BASE))

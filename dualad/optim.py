@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from ._pytree import is_tree
+from .core.pytree import is_tree
 
 __all__ = ["SGD", "Adam"]
 

@@ -40,9 +40,9 @@ import time
 import numpy as np
 
 from . import _mlp
-from ._pytree import flatten, leaves, rebuild
 from .api import _jvp_leaves, _value_and_jacobian, jvp_many
-from .dual import whole
+from .core.pytree import flatten, leaves, rebuild
+from .errors import whole
 
 __all__ = ["exact_grad", "forward_grad", "step", "fit", "History", "MLP"]
 

@@ -70,7 +70,7 @@ def assert_close(actual, expected, dtype=np.float64, oracle="fd", tol=None, what
 def rule_cases():
     """``pytest.param(ufunc, id=name)`` for every rule: adding a rule adds its tests."""
     import pytest
-    from dualad._rules import RULES
+    from dualad.rules.table import RULES
     return [pytest.param(f, id=f.__name__) for f in RULES]
 
 

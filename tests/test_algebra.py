@@ -13,7 +13,7 @@ from hypothesis.extra import numpy as hnp
 
 import dualad as ad
 from dualad import DualNumber
-from dualad._special import erf
+from dualad.rules.special import erf
 
 from _oracles import assert_close, fd, fd_jacobian
 

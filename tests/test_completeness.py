@@ -9,8 +9,9 @@ from numpy.testing.overrides import (get_overridable_numpy_array_functions,
                                      get_overridable_numpy_ufuncs)
 
 import dualad as ad
-from dualad import _functions, _ufunc
-from dualad._rules import RULES
+from dualad.core import functions as _functions
+from dualad.rules import ufuncs as _ufunc
+from dualad.rules.table import RULES
 
 FUNCTIONS = get_overridable_numpy_array_functions()
 UFUNCS = get_overridable_numpy_ufuncs()
@@ -51,7 +52,7 @@ def test_unsupported_entries_give_a_reason():
 def _ufunc_categories(u):
     return [name for name, member in (
         ("RULES", u in RULES), ("PRIMAL", u in _ufunc.PRIMAL), ("CUSTOM", u in _ufunc.CUSTOM),
-        ("UNSUPPORTED", u in _ufunc.UNSUPPORTED), ("string", _ufunc._is_string_ufunc(u)))
+        ("UNSUPPORTED", u in _ufunc.UNSUPPORTED), ("string", _ufunc.is_string_ufunc(u)))
         if member]
 
 
@@ -77,11 +78,11 @@ def test_ufunc_categories_are_disjoint_and_known():
 def test_string_ufuncs_really_are_string_ufuncs():
     # independent check: a string ufunc has no numeric (float) loop
     for u in UFUNCS:
-        if _ufunc._is_string_ufunc(u):
+        if _ufunc.is_string_ufunc(u):
             assert not any("d" in t or "f" in t for t in u.types), u.__name__
-    assert _ufunc._is_string_ufunc(np.strings.str_len)
-    assert not _ufunc._is_string_ufunc(np.sin)
-    assert not _ufunc._is_string_ufunc(np.add)
+    assert _ufunc.is_string_ufunc(np.strings.str_len)
+    assert not _ufunc.is_string_ufunc(np.sin)
+    assert not _ufunc.is_string_ufunc(np.add)
 
 
 def test_float_ufuncs_are_not_left_to_unsupported():
@@ -147,7 +148,7 @@ def test_unsupported_ufunc_raises_naming_it(name, call):
 
 
 def test_every_unsupported_ufunc_raises():
-    for u in list(_ufunc.UNSUPPORTED) + [u for u in UFUNCS if _ufunc._is_string_ufunc(u)]:
+    for u in list(_ufunc.UNSUPPORTED) + [u for u in UFUNCS if _ufunc.is_string_ufunc(u)]:
         with pytest.raises(TypeError, match=u.__name__):
             u(*([X] * u.nin))
 

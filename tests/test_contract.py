@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dualad._bilinear import contract
+from dualad.core.bilinear import contract
 
 
 @st.composite

@@ -23,7 +23,7 @@ import pytest
 
 import dualad as ad
 from dualad import DualNumber
-from dualad._rules import RULES
+from dualad.rules.table import RULES
 
 INF, NAN = np.inf, np.nan
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import dualad as ad
-from dualad import _functions
-from dualad._rules import RULES
+from dualad.core import functions as _functions
+from dualad.rules.table import RULES
 
 from _oracles import assert_close, fd, fd_jacobian
 

@@ -207,13 +207,12 @@ def test_bad_chunk_size_raises(chunk, helper):
 
 
 def test_automatic_chunk_size_bounds_directions(monkeypatch):
-    from dualad import api
     seen = []
 
     def spy(x):
         seen.append(x.partials.shape[-1])
         return x * x
-    monkeypatch.setattr(api, "CHUNK_BUDGET_BYTES", 64 * 8 * 16 * 4)  # tiny budget
+    monkeypatch.setattr(ad.config, "CHUNK_BUDGET_BYTES", 64 * 8 * 16 * 4)  # tiny budget
     x = np.arange(64.0)
     jac = ad.jacobian(spy, x)
     np.testing.assert_array_equal(jac, np.diag(2 * x))

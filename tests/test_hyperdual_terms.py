@@ -1,4 +1,4 @@
-"""HyperDual's outer-product terms (``hyperdual.TERMS_MIN_N``, ``MAX_TERMS``).
+"""HyperDual's outer-product terms (``config.HYPERDUAL_TERMS_MIN_N``, ``MAX_TERMS``).
 
 The whole second-order suite runs again here, once with terms from one direction on (every
 nonlinear function keeps them), once with at most two terms per array (expansion all the
@@ -10,35 +10,36 @@ import numpy as np
 import pytest
 
 import dualad as ad
-from dualad import HyperDual, hyperdual
+from dualad import HyperDual
+from dualad import config
 
 from _oracles import fd
 from test_second_order import *  # noqa: F401,F403  (the suite, collected again under TERMS)
 
 
 PACKED_ONLY = (10 ** 9, -1, 12)
-DEFAULTS = (hyperdual.TERMS_MIN_N, hyperdual.TERMS_MAX_PACKED)  # before the fixture runs
+DEFAULTS = (config.HYPERDUAL_TERMS_MIN_N, config.HYPERDUAL_TERMS_MAX_PACKED)  # before the fixture runs
 
 
 @pytest.fixture(autouse=True, scope="module", params=[(1, 0, 12), (1, 0, 2), PACKED_ONLY],
                 ids=["terms-everywhere", "terms-expanding", "packed-everywhere"])
 def terms(request):
     names = ("TERMS_MIN_N", "TERMS_MAX_PACKED", "MAX_TERMS")
-    saved = [getattr(hyperdual, a) for a in names]
+    saved = [getattr(config, "HYPERDUAL_" + a) for a in names]
     for name, value in zip(names, request.param):
-        setattr(hyperdual, name, value)
+        setattr(config, "HYPERDUAL_" + name, value)
     yield request.param
     for name, value in zip(names, saved):
-        setattr(hyperdual, name, value)
+        setattr(config, "HYPERDUAL_" + name, value)
 
 
 def _packed_only(f, x):
-    saved = hyperdual.TERMS_MIN_N, hyperdual.TERMS_MAX_PACKED
-    hyperdual.TERMS_MIN_N, hyperdual.TERMS_MAX_PACKED = PACKED_ONLY[:2]
+    saved = config.HYPERDUAL_TERMS_MIN_N, config.HYPERDUAL_TERMS_MAX_PACKED
+    config.HYPERDUAL_TERMS_MIN_N, config.HYPERDUAL_TERMS_MAX_PACKED = PACKED_ONLY[:2]
     try:
         return ad.hessian(f, x)
     finally:
-        hyperdual.TERMS_MIN_N, hyperdual.TERMS_MAX_PACKED = saved
+        config.HYPERDUAL_TERMS_MIN_N, config.HYPERDUAL_TERMS_MAX_PACKED = saved
 
 
 N = 20
@@ -127,8 +128,8 @@ def test_value_grad_hessian_and_hvp_with_terms(terms):
 
 def test_by_default_small_hessians_keep_terms_and_large_arrays_with_few_directions_not(
         terms, monkeypatch):
-    monkeypatch.setattr(hyperdual, "TERMS_MIN_N", DEFAULTS[0])
-    monkeypatch.setattr(hyperdual, "TERMS_MAX_PACKED", DEFAULTS[1])
+    monkeypatch.setattr(config, "HYPERDUAL_TERMS_MIN_N", DEFAULTS[0])
+    monkeypatch.setattr(config, "HYPERDUAL_TERMS_MAX_PACKED", DEFAULTS[1])
     small = np.sin(HyperDual.seed(np.linspace(0.1, 1.0, 5)))
     assert small._terms and small._hess is None
     rng = np.random.default_rng(3)

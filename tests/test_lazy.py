@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 import dualad as ad
-from dualad import _fused, _lazy
-from dualad._rules import RULES
+from dualad import config
+from dualad.accel import chains as _lazy, fused as _fused
+from dualad.rules.table import RULES
 
 from _oracles import fd
 
@@ -23,10 +24,10 @@ M = 5000  # above MIN_SIZE
 @pytest.fixture(autouse=True, scope="module")
 def small_chains_too():
     # M elements times a few directions is below MIN_WORK: defer them anyway, to test
-    saved = _lazy.MIN_WORK
-    _lazy.MIN_WORK = 1
+    saved = config.DEFER_MIN_WORK
+    config.DEFER_MIN_WORK = 1
     yield
-    _lazy.MIN_WORK = saved
+    config.DEFER_MIN_WORK = saved
 
 
 def test_chains_are_deferred_here():
@@ -37,12 +38,12 @@ def test_chains_are_deferred_here():
 
 
 def _eager(f, x, V):
-    saved = _lazy.MIN_SIZE
-    _lazy.MIN_SIZE = 1 << 62
+    saved = config.DEFER_MIN_SIZE
+    config.DEFER_MIN_SIZE = 1 << 62
     try:
         return ad.jvp_many(f, x, V)
     finally:
-        _lazy.MIN_SIZE = saved
+        config.DEFER_MIN_SIZE = saved
 
 
 def _same(a, b):
@@ -131,7 +132,7 @@ def test_value_and_derivative_in_one_pass_equal_the_rule_by_rule_path(monkeypatc
     fused = [u for u in UNARY if _fused.mode(u) == "fused"]
     assert np.sqrt in fused and np.sin not in fused
     monkeypatch.setattr(_fused, "_SHARES", {
-        u: _fused._value_derivative_kernel(u, _fused._scalar_derivs(RULES[u])[0])
+        u: _fused._value_derivative_kernel(u, _fused.scalar_derivs(u)[0])
         for u in fused})
     rng = np.random.default_rng(7)
     V = rng.standard_normal((M, 2))
@@ -177,7 +178,7 @@ def test_zero_tangents_stay_zero_where_a_derivative_is_infinite():
 
 def test_long_chains_are_cut_into_pieces():
     def f(v):
-        for k in range(3 * _lazy.MAX_NODES):
+        for k in range(3 * config.DEFER_MAX_NODES):
             v = np.sin(v) + 0.1 * k
         return v
     _check(f, np.linspace(-1.0, 1.0, M), np.ones((M, 2)), vmath=True)

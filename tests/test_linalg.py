@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 import dualad as ad
-from dualad._functions import HANDLED, UNSUPPORTED
+from dualad.core.functions import HANDLED, UNSUPPORTED
 
 SIZES = [1, 2, 3, 4, 5]
 BATCHES = [(), (2,), (2, 3)]

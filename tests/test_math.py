@@ -12,7 +12,7 @@ import pytest
 
 import dualad as ad
 from dualad import DualNumber
-from dualad._rules import RULES
+from dualad.rules.table import RULES
 
 from _oracles import assert_close, fd, fd_jacobian
 

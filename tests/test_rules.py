@@ -1,6 +1,6 @@
 """Every entry of the rule table, tested from the table: adding a rule adds its tests.
 
-For each ``ufunc -> Rule`` in ``dualad._rules.RULES``, at random points of the entry's own
+For each ``ufunc -> Rule`` in ``dualad.rules.RULES``, at random points of the entry's own
 domain, the dual derivative is compared with oracles that do not use dualad:
 
 - a 4th-order central finite difference of the plain numpy function (every entry);
@@ -19,7 +19,7 @@ import pytest
 
 import dualad as ad
 from dualad import DualNumber
-from dualad._rules import RULES
+from dualad.rules.table import RULES
 
 from _oracles import assert_close, complex_step, fd
 

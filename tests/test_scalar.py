@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import dualad as ad
-from dualad._rules import RULES
+from dualad.rules.table import RULES
 from dualad.scalar import ScalarDual, dual, to_dual
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -233,7 +233,7 @@ def test_benchmark_quick_runs():
 
 
 # --- the optional C operators (dualad/_cscalar.c) against the pure-Python ones ------------------
-from dualad import scalar as _scalar  # noqa: E402
+from dualad.scalar import number as _scalar  # noqa: E402
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
 C_BUILT = _scalar._cscalar is not None
@@ -302,7 +302,7 @@ def test_c_negation_gives_the_bits_of_the_python_operator(a):
 
 def test_the_c_extension_is_built_in_ci():
     if not C_BUILT and os.environ.get("CI") and not os.environ.get("DUALAD_PURE_PYTHON"):
-        pytest.fail("CI: dualad._cscalar was not built; is a C compiler installed?")
+        pytest.fail("CI: dualad.scalar._cscalar was not built; is a C compiler installed?")
 
 
 def test_subclasses_and_copies_keep_the_parts():

@@ -1,6 +1,6 @@
 """Second (and third) derivatives of every rule in the table, and the Hessian helpers.
 
-Every entry of ``dualad._rules.RULES`` is differentiated twice three ways — nested duals
+Every entry of ``dualad.rules.RULES`` is differentiated twice three ways — nested duals
 (``derivative(f, x, order=2)``), ``HyperDual`` (``hessian`` of the rule restricted to its
 differentiable arguments) and ``Taylor`` (second-order coefficients, a full Hessian by
 polarization along e_i, e_j and e_i + e_j) — and the three must agree with each other and with
@@ -17,7 +17,7 @@ import pytest
 
 import dualad as ad
 from dualad import DualNumber, HyperDual, Taylor
-from dualad._rules import RULES
+from dualad.rules.table import RULES
 
 from _fd import fd_jacobian
 from _oracles import fd, live_arguments, rule_cases
@@ -407,10 +407,10 @@ def test_hyperdual_array_functions_match_nested_duals(name):
 
 
 def test_seeds_beyond_the_shared_identities_take_the_general_products():
-    # from hyperdual.IDENTITY_MAX_N + 1 directions on, a seed's identity is not shared (not
+    # from ad.config.HYPERDUAL_IDENTITY_MAX_N + 1 directions on, a seed's identity is not shared (not
     # recognised): the same Hessians through the full contractions, against closed forms
-    from dualad import hyperdual
-    n = hyperdual.IDENTITY_MAX_N + 1
+    from dualad.higher import hyperdual
+    n = ad.config.HYPERDUAL_IDENTITY_MAX_N + 1
     x = np.linspace(-1.0, 1.0, n)
     B = np.random.default_rng(n).standard_normal((n, n)) / n
     assert not hyperdual._is_identity(HyperDual.seed(x).grad)

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 import dualad as ad
-from dualad import Taylor, taylor
-from dualad._rules import RULES
-from dualad.taylor import TaylorUnsupported
+from dualad import Taylor
+from dualad.higher import taylor
+from dualad.rules.table import RULES
+from dualad.higher.taylor import TaylorUnsupported
 
 from _oracles import live_arguments, rule_cases
 

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dualad as ad
-from dualad._rules import RULES
+from dualad.rules.table import RULES
 from dualad.testing import check_grads, default_tolerance
 from dualad.testing.strategies import arrays_in, duals, well_conditioned
 

@@ -9,10 +9,11 @@ never give another number.
 import numpy as np
 import pytest
 
-from dualad import _trace, hyperdual
-from dualad._rules import RULES, Rule
-from dualad._tags import fresh
-from dualad._trace import Untraceable, second_derivatives
+import dualad as ad
+from dualad.higher import hyperdual, trace as _trace
+from dualad.rules.table import RULES, Rule
+from dualad.core.tags import fresh
+from dualad.higher.trace import Untraceable, second_derivatives
 
 CASES = [(u, live) for u, r in RULES.items() if r.kind in ("unary", "binary")
          for live in ([(0,)] if r.kind == "unary" else [(0,), (1,), (0, 1)])
@@ -52,9 +53,8 @@ def _agree(got, want):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_programs(monkeypatch):
-    monkeypatch.setattr(_trace, "_PROGRAMS", {})  # each test traces its own programs
-    monkeypatch.setattr(_trace, "_BY_CONSTANTS", {})
+def _fresh_programs():
+    ad.config.clear_caches("higher.trace")  # each test traces its own programs
 
 
 @pytest.mark.parametrize("ufunc, live", CASES, ids=lambda c: getattr(c, "__name__", str(c)))

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import dualad as ad
-from dualad import _fused, _lazy, _vmath
+from dualad import config
+from dualad.accel import fused as _fused, vmath as _vmath
 
 mpmath = pytest.importorskip("mpmath")
 
@@ -97,14 +98,14 @@ def test_the_constants_against_mpmath():
 
 
 def test_only_rules_whose_derivative_calls_sin_or_cos_take_them():
-    from dualad._rules import RULES
+    from dualad.rules.table import RULES
     taken = {u for u in RULES if _fused.vector_derivs(u) is not None}
     assert taken == {np.sin, np.cos}
 
 
 @pytest.fixture
 def deferred(monkeypatch):
-    monkeypatch.setattr(_lazy, "MIN_WORK", 1)  # defer the test's small arrays too
+    monkeypatch.setattr(config, "DEFER_MIN_WORK", 1)  # defer the test's small arrays too
 
 
 @pytest.mark.parametrize("n", [1, 3])
@@ -138,11 +139,11 @@ def test_deferred_partials_use_them_and_libm_beyond_the_limit(deferred, n):
 def _off():
     class Off:
         def __enter__(self):
-            self.saved = _lazy.MIN_SIZE
-            _lazy.MIN_SIZE = 1 << 62
+            self.saved = config.DEFER_MIN_SIZE
+            config.DEFER_MIN_SIZE = 1 << 62
 
         def __exit__(self, *exc):
-            _lazy.MIN_SIZE = self.saved
+            config.DEFER_MIN_SIZE = self.saved
     return Off()
 
 
@@ -180,7 +181,7 @@ def test_a_registered_rule_whose_derivative_calls_cos_takes_it_too(deferred):
 def test_values_of_large_arrays_are_within_one_ulp_and_take_numpy_beyond_the_limit(ufunc):
     rng = np.random.default_rng(11)
     special = np.array([0.0, -0.0, _vmath.LIMIT * 1.5, -1e300, np.inf, -np.inf, np.nan])
-    x = np.concatenate([rng.uniform(-1e4, 1e4, 2 * _fused.MIN_SIZE), special])
+    x = np.concatenate([rng.uniform(-1e4, 1e4, 2 * config.FUSED_MIN_SIZE), special])
     with np.errstate(invalid="ignore"):  # numpy warns for sin(inf), and so does value
         got, want = _fused.value(ufunc, (x,)), ufunc(x)
     assert got.shape == x.shape and got.dtype == np.float64
@@ -188,21 +189,21 @@ def test_values_of_large_arrays_are_within_one_ulp_and_take_numpy_beyond_the_lim
     assert np.array_equal(got[-special.size:], want[-special.size:], equal_nan=True)
     assert np.signbit(got[-special.size + 1]) == np.signbit(want[-special.size + 1])
     # non-contiguous and 2-d arguments keep their layout's order
-    y = x[:2 * _fused.MIN_SIZE].reshape(2, -1)[:, ::2]
+    y = x[:2 * config.FUSED_MIN_SIZE].reshape(2, -1)[:, ::2]
     assert _ulps(_fused.value(ufunc, (y,)), ufunc(y)).max() <= 1.0
 
 
 def test_values_of_small_arrays_float32_and_duals_are_numpys_own():
-    x = np.linspace(-3.0, 3.0, _fused.MIN_SIZE - 1)
+    x = np.linspace(-3.0, 3.0, config.FUSED_MIN_SIZE - 1)
     assert np.array_equal(_fused.value(np.sin, (x,)), np.sin(x))
-    x32 = np.linspace(-3.0, 3.0, 2 * _fused.MIN_SIZE, dtype=np.float32)
+    x32 = np.linspace(-3.0, 3.0, 2 * config.FUSED_MIN_SIZE, dtype=np.float32)
     assert np.array_equal(_fused.value(np.sin, (x32,)), np.sin(x32))
-    x = np.linspace(-3.0, 3.0, 2 * _fused.MIN_SIZE)
+    x = np.linspace(-3.0, 3.0, 2 * config.FUSED_MIN_SIZE)
     assert np.array_equal(_fused.value(np.exp, (x,)), np.exp(x))
 
 
 def test_a_jvp_of_sin_gives_the_vectorized_value_and_the_exact_derivative():
-    x = np.linspace(-6.0, 6.0, 4 * _fused.MIN_SIZE)
+    x = np.linspace(-6.0, 6.0, 4 * config.FUSED_MIN_SIZE)
     value, tangent = ad.jvp(np.sin, x, np.ones_like(x))
     assert np.array_equal(value, _fused.value(np.sin, (x,)))
     assert _ulps(value, np.sin(x)).max() <= 1.0

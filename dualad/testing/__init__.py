@@ -23,10 +23,13 @@ AssertionError: check_grads: order-1 derivative (dualad jvp vs complex step) dif
   got       -0.8775825618903728
 ...
 """
+import importlib
 import warnings
 from typing import NamedTuple
 
 import numpy as np
+
+from ..api import _as_input, derivative, hessian, hvp, jvp, jvp_many
 
 __all__ = ["check_grads", "default_tolerance"]
 
@@ -102,7 +105,6 @@ def check_grads(f, x, order=2, modes=_MODES, rtol=None, atol=None, eps=None, see
     >>> import numpy as np
     >>> check_grads(lambda x: np.linalg.solve(np.eye(2) + np.outer(x, x), x), [0.5, -1.0])
     """
-    from ..api import _as_input, derivative, hessian, hvp, jvp, jvp_many
     if order not in (0, 1, 2):
         raise ValueError(f"dualad: check_grads checks orders 0, 1 and 2, got order={order!r}")
     modes = (modes,) if isinstance(modes, str) else tuple(modes)
@@ -309,6 +311,5 @@ def _short(a, n=6):
 
 def __getattr__(name):
     if name == "strategies":  # dualad.testing.strategies without an explicit import
-        import importlib
         return importlib.import_module(".strategies", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

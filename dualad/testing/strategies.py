@@ -29,8 +29,8 @@ except ImportError as err:  # pragma: no cover - exercised in a subprocess by th
     raise ImportError("dualad.testing.strategies needs hypothesis: pip install hypothesis "
                       "(dualad.testing.check_grads works without it)") from err
 
-from .._rules import RULES, Rule
-from ..dual import DualNumber
+from ..rules.table import RULES, Rule
+from ..core.dual import DualNumber
 
 __all__ = ["arrays_in", "duals", "well_conditioned"]
 

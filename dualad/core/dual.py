@@ -1,0 +1,367 @@
+"""DualNumber: a vectorized dual array, value ``S`` plus partials ``S + (n,)``.
+
+Storage and shape only. Arithmetic is not written here: Python operators become numpy ufuncs
+(``NDArrayOperatorsMixin``) and every ufunc is handled from the rule table in ``ufunc.py``;
+numpy functions go through the registry in ``functions.py``. Both reach the class through
+the slots of ``hooks.py``, so this module imports no dispatch code.
+"""
+import numbers
+from typing import Any, Callable, Iterator, Optional, Tuple
+
+import numpy as np
+from numpy.lib.mixins import NDArrayOperatorsMixin
+
+from ..errors import DROP_MSG, not_real
+from . import hooks
+from .hooks import Pending
+
+def missing_method(obj: Any, name: str, error: Callable[[str], Exception]) -> Exception:
+    """The exception for ``obj.name`` missing: ``error`` for a DualNumber method that a
+    HyperDual or Taylor number lacks (x.mean(), x.ravel(), ...: the helper that raised it
+    redoes the work with nested duals), else the usual AttributeError."""
+    kind = type(obj).__name__
+    if not name.startswith("_") and hasattr(DualNumber, name):
+        return error(f"dualad: {kind} has no .{name}(); the helper uses nested duals for this "
+                     "function")
+    return AttributeError(f"'{kind}' object has no attribute {name!r}")
+
+
+def _as_float_array(x: Any, what: str) -> np.ndarray:
+    arr = np.asarray(x)
+    kind = arr.dtype.kind
+    if kind == "f":
+        return arr
+    if kind in "biu":
+        return arr.astype(np.float64)
+    raise not_real(what, arr)
+
+
+def make(value: Any, partials: Any, tag: int) -> "DualNumber":
+    """Build a dual without validation (internal fast path)."""
+    d = object.__new__(DualNumber)
+    d.value = value
+    d._p = partials
+    d._tag = tag
+    return d
+
+
+class NoSilentConversion:
+    """float(), int(), complex(), use as an index and np.asarray of a dual raise TypeError:
+    each would drop the derivative (the standard ``math.sin(x)`` goes through ``float``)."""
+
+    __slots__ = ()
+
+    def __float__(self) -> float:
+        raise TypeError(DROP_MSG.format(what="float"))
+
+    def __int__(self) -> int:
+        raise TypeError(DROP_MSG.format(what="int"))
+
+    def __complex__(self) -> complex:
+        raise TypeError(DROP_MSG.format(what="complex"))
+
+    def __index__(self) -> int:
+        raise TypeError(DROP_MSG.format(what="an index"))
+
+    def __array__(self, dtype: Any = None, copy: Optional[bool] = None) -> np.ndarray:
+        raise TypeError(DROP_MSG.format(what="a plain numpy array") + " To build an array "
+                        "of duals use np.stack([...]) or np.concatenate, not np.array.")
+
+
+def real_operand(a: Any, what: str = "operand") -> Any:
+    """Operands we understand, with lists made arrays; None means 'not ours'. Numbers that are
+    not real (complex, a Fraction, str or object arrays) raise a TypeError naming them: numpy
+    would drop an imaginary part or compute an object array that fails later."""
+    t = type(a)
+    if t is DualNumber or t is float or t is int:  # the usual operands, cheaply
+        return a
+    if isinstance(a, (DualNumber, int, float)):  # bool, np.float64: python scalars stay
+        return a                                 # weakly typed (float32 duals stay float32)
+    if isinstance(a, (np.ndarray, np.generic)):
+        if a.dtype.kind in "biuf":
+            return a
+        raise not_real(what, a)
+    if isinstance(a, numbers.Number):  # complex, Fraction, Decimal
+        raise not_real(what, a)
+    if isinstance(a, (list, tuple)):
+        return real_operand(np.asarray(a), what)
+    return None
+
+
+def square_or_power(x: Any, exponent: Any) -> Any:
+    """``x ** exponent``; ``x ** 2`` as ``np.square``, as numpy's own arrays do it (the same
+    values and derivatives, and a cheaper rule: its second derivative is a constant)."""
+    if type(exponent) in (int, float) and exponent == 2:
+        return np.square(x)
+    return np.power(x, exponent)
+
+
+class DualNumber(NoSilentConversion, NDArrayOperatorsMixin):
+    """A dual array: ``value`` (shape S) and ``partials`` (shape S + (n,), n directions).
+
+    >>> x = DualNumber(3.0, 4.0)           # 3 + 4ε
+    >>> print(x * DualNumber(5.0, 7.0))
+    15.0 + 41.0ε
+    >>> import numpy as np
+    >>> y = np.sin(DualNumber([0.0, 1.0], [[1.0], [1.0]]))
+    >>> y.partials[:, 0].round(6).tolist()
+    [1.0, 0.540302]
+    """
+
+    # _p: the partials array, or a hooks.Pending node (accel) that computes it when first read;
+    # _base: for a numpy view of another dual, (that dual, index) after basic indexing or
+    # (that dual, function making the view again) after reshape, ravel, ..., so that a write
+    # into the view that must promote its storage promotes the dual it views (_assign)
+    __slots__ = ("value", "_p", "_tag", "_base")
+    value: Any  # an ndarray, or a DualNumber of an older tag (nested)
+    _p: Any
+    _tag: int
+    _base: Any
+    __hash__ = None  # type: ignore[assignment]  # mutable, and == is elementwise
+
+    @property
+    def partials(self) -> Any:
+        """The partials, shape ``value.shape + (n,)``."""
+        p = self._p
+        if p.__class__ is not np.ndarray and isinstance(p, Pending):
+            p = self._p = p.materialize()
+        return p
+
+    @partials.setter
+    def partials(self, p: Any) -> None:
+        self._p = p
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        # copy and pickle with the partials computed (never a deferred node)
+        return make, (self.value, self.partials, self._tag)
+
+    def __init__(self, value: Any, partials: Any = None) -> None:
+        if isinstance(value, DualNumber) or isinstance(partials, DualNumber):
+            raise TypeError("dualad: DualNumber(value, partials) takes plain numbers or arrays; "
+                            "nested duals are built by the helpers (derivative(f, x, order=2), "
+                            "hessian)")
+        # own memory, like the partials: x[i] = ... must not write into the caller's array
+        value = np.array(_as_float_array(value, "value"))
+        shape = value.shape
+        if partials is None:
+            partials = np.zeros(shape + (1,), dtype=value.dtype)
+        else:
+            partials = _as_float_array(partials, "partials").astype(value.dtype, copy=False)
+            p_shape = partials.shape
+            try:
+                if p_shape[:len(shape)] == shape and len(p_shape) == len(shape) + 1:
+                    pass
+                elif partials.ndim <= len(shape):
+                    partials = np.broadcast_to(partials, shape)[..., None]
+                else:
+                    partials = np.broadcast_to(partials, shape + p_shape[-1:])
+            except ValueError:
+                raise ValueError(f"dualad: partials of shape {p_shape} do not fit a value of "
+                                 f"shape {shape}; expected {shape} or {shape} + (n,)") from None
+            partials = np.array(partials, copy=True)
+        self.value = value
+        self.partials = partials
+        self._tag = 0
+
+    # --- shape ---------------------------------------------------------------------------
+    shape = property(lambda self: np.shape(self.value), doc="Shape of the value.")
+    ndim = property(lambda self: len(self.shape), doc="Number of value dimensions.")
+    size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)),
+                    doc="Number of value elements.")
+    T = property(lambda self: np.transpose(self), doc="Transpose (of the value axes).")
+
+    @property
+    def dtype(self) -> np.dtype:
+        """Floating dtype of the value (of the innermost value for nested duals)."""
+        v = self.value
+        while isinstance(v, DualNumber):
+            v = v.value
+        return v.dtype
+
+    @property
+    def n_directions(self) -> int:
+        """Number of directions ``n`` carried in the partials."""
+        return self.partials.shape[-1]
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d DualNumber")
+        return self.shape[0]
+
+    def __iter__(self) -> Iterator[Any]:
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d DualNumber")
+        for i in range(self.shape[0]):
+            yield self[i]
+
+    __pow__ = square_or_power
+
+    def __getitem__(self, index: Any) -> Any:
+        index = _plain_index(index)
+        value = self.value[index]
+        if not isinstance(value, (np.ndarray, DualNumber)):
+            # keep 0-d results arrays, not numpy scalars (a copy, as numpy's scalar is)
+            return make(np.asarray(value), self.partials[_partials_index(index)], self._tag)
+        view = make(value, self.partials[_partials_index(index)], self._tag)
+        if _is_basic(index):  # numpy views it: writes into the view must reach self
+            view._base = (self, index)
+        return view
+
+    def __setitem__(self, index: Any, item: Any) -> None:
+        convert = hooks.as_array_dual.get(type(item))  # a scalar dual: a 0-d DualNumber
+        real = real_operand(item if convert is None else convert(item), "item")
+        if real is None:
+            raise not_real("item", item)
+        hooks.setitem(self, _plain_index(index), real)
+
+    def reshape(self, *shape: Any, **kwargs: Any) -> Any:
+        if len(shape) == 1 and not isinstance(shape[0], int):
+            shape = shape[0]
+        return np.reshape(self, shape, **kwargs)
+
+    def transpose(self, *axes: Any) -> Any:
+        if len(axes) == 1 and not isinstance(axes[0], int):
+            axes = axes[0]
+        return np.transpose(self, axes or None)
+
+    def astype(self, dtype: Any, copy: bool = True) -> "DualNumber":
+        """Cast value and partials to a floating ``dtype``."""
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"dualad: astype({dtype}) would drop the derivative; "
+                            "DualNumber supports floating dtypes only")
+        return make(self.value.astype(dtype, copy=copy), self.partials.astype(dtype, copy=copy),
+                    self._tag)
+
+    def copy(self) -> "DualNumber":
+        return make(self.value.copy(), self.partials.copy(), self._tag)
+
+    def ravel(self) -> Any:
+        return np.ravel(self)
+
+    def flatten(self) -> Any:
+        return np.ravel(self).copy()
+
+    def squeeze(self, axis: Any = None) -> Any:
+        return np.squeeze(self, axis)
+
+    def swapaxes(self, a: int, b: int) -> Any:
+        return np.swapaxes(self, a, b)
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Any:
+        return np.sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Any:
+        return np.mean(self, axis=axis, keepdims=keepdims)
+
+    def prod(self, axis: Any = None, keepdims: bool = False) -> Any:
+        return np.prod(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Any:
+        return np.max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Any:
+        return np.min(self, axis=axis, keepdims=keepdims)
+
+    def argmax(self, axis: Optional[int] = None) -> Any:
+        return np.argmax(self, axis=axis)
+
+    def argmin(self, axis: Optional[int] = None) -> Any:
+        return np.argmin(self, axis=axis)
+
+    def cumsum(self, axis: Optional[int] = None) -> Any:
+        return np.cumsum(self, axis=axis)
+
+    def cumprod(self, axis: Optional[int] = None) -> Any:
+        return np.cumprod(self, axis=axis)
+
+    def var(self, axis: Any = None, ddof: float = 0, keepdims: bool = False) -> Any:
+        return np.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis: Any = None, ddof: float = 0, keepdims: bool = False) -> Any:
+        return np.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def dot(self, other: Any) -> Any:
+        return np.dot(self, other)
+
+    def clip(self, a_min: Any = None, a_max: Any = None) -> Any:
+        return np.clip(self, a_min, a_max)
+
+    def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+        return np.trace(self, offset, axis1, axis2)
+
+    def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+        return np.diagonal(self, offset, axis1, axis2)
+
+    def take(self, indices: Any, axis: Optional[int] = None) -> Any:
+        return np.take(self, indices, axis=axis)
+
+    def round(self, decimals: int = 0) -> Any:
+        return np.round(self, decimals)
+
+    def __bool__(self) -> bool:
+        return bool(_primal(self))
+
+    # --- numpy protocols -----------------------------------------------------------------
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        return hooks.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        return hooks.array_function(func, types, args, kwargs)
+
+    # --- printing ------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        tag = f", tag={self._tag}" if self._tag else ""
+        return f"DualNumber(value={self.value!r}, partials={self.partials!r}{tag})"
+
+    def __str__(self) -> str:
+        return self.__format__("")
+
+    def __format__(self, spec: str) -> str:
+        if self.ndim == 0:
+            v = _format_scalar(self.value, spec)
+            p = self.partials
+            if p.shape[-1] == 1:
+                return f"{v} + {_format_scalar(p[0], spec)}ε"
+            return f"{v} + [{' '.join(_format_scalar(q, spec) for q in p)}]ε"
+        if spec:
+            raise TypeError(f"dualad: format spec {spec!r} applies to 0-d duals only")
+        return f"DualNumber(value={self.value}, partials={self.partials})"
+
+
+def _format_scalar(x: Any, spec: str) -> str:
+    if isinstance(x, DualNumber):
+        return f"({x.__format__(spec)})"
+    return format(x.item(), spec) if hasattr(x, "item") else format(x, spec)
+
+
+def _primal(x: Any) -> Any:
+    while isinstance(x, DualNumber):
+        x = x.value
+    return x
+
+
+def _plain_index(index: Any) -> Tuple[Any, ...]:
+    # indices index the value axes; a dual used as an index would drop its derivative
+    index = index if isinstance(index, tuple) else (index,)
+    if any(isinstance(i, DualNumber) for i in index):
+        raise TypeError(DROP_MSG.format(what="an index"))
+    return index
+
+
+_BASIC = (int, np.integer, slice, type(None), type(Ellipsis))
+
+
+def _is_basic(index: Tuple[Any, ...]) -> bool:
+    for i in index:
+        if not isinstance(i, _BASIC) or isinstance(i, bool):
+            return False
+    return True
+
+
+def _partials_index(index: Tuple[Any, ...]) -> Tuple[Any, ...]:
+    # the direction axis is last: after an Ellipsis it needs an explicit slice
+    if any(i is Ellipsis for i in index):
+        return index + (slice(None),)
+    return index + (Ellipsis,)
+

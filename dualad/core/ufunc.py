@@ -1,0 +1,236 @@
+"""``__array_ufunc__``: look a ufunc up in the rule table and apply the chain rule once.
+
+Every ufunc numpy can hand us is in exactly one category: a rule in ``RULES``; ``PRIMAL``
+(comparisons and predicates: they act on values and return plain arrays); ``CUSTOM``
+(several outputs or a core signature: matmul, modf, ...); or ``UNSUPPORTED`` (integer, bit and
+string ufuncs). Anything else raises a TypeError naming it.
+"""
+import sys
+from typing import Any, Callable, Sequence, Tuple
+
+import numpy as np
+
+from ..errors import checked
+from ..rules import RULES, Rule
+from ..rules.ufuncs import CUSTOM, PRIMAL, UNSUPPORTED, custom_ufunc
+from . import hooks
+from .dual import DualNumber, make, real_operand
+from .functions import running_extremum
+from .partials import (accumulate, chain, chain_same, chain_sum, derivative, n_directions,
+                       primal, result, split, top_tag, zeros_partials)
+from .tags import _running
+
+def apply_rule(ufunc: Any, rule: Rule, inputs: Sequence[Any]) -> Any:
+    """Apply ``rule`` for ``ufunc`` to operands of which at least one is a dual."""
+    tag = top_tag(inputs)
+    defer = hooks.defer
+    if defer is not None and rule.kind != "zero" and tag in _running:
+        deferred = defer(ufunc, rule, inputs, tag)  # inside a helper: perhaps later, fused
+        if deferred is not None:
+            return deferred
+    values, partials = zip(*(split(a, tag) for a in inputs))
+    n = n_directions(*partials)
+    fuse = hooks.fused
+    if fuse is not None and rule.kind in ("unary", "binary"):  # large float64 data: one pass
+        fused = fuse(ufunc, rule, values, partials)
+        if fused is not None:
+            return result(fused[0], fused[1], tag)
+    ans = value(ufunc, values)
+    kind = rule.kind
+    if kind == "linear":
+        return result(ans, linear_partials(rule, partials), tag)
+    if kind == "zero":
+        ans = np.asarray(ans) if not isinstance(ans, (np.ndarray, DualNumber)) else ans
+        return make(ans, zeros_partials(ans, n), tag)
+    guard = not rule.bounded
+    try:  # (costs nothing unless it raises: a registered rule's derivative may return anything)
+        out = _chained(ufunc, rule, values, partials, ans, guard)
+    except (TypeError, ValueError):
+        _check_derivatives(ufunc, rule, values, partials, ans)
+        raise
+    if type(out) is np.ndarray and out.dtype.kind != "f":  # a complex derivative
+        _check_derivatives(ufunc, rule, values, partials, ans)
+    return result(ans, out, tag)
+
+
+def value(ufunc: Any, values: Sequence[Any]) -> Any:
+    """``ufunc(*values)``, a rule's value on plain data (accel's hook where it is filled)."""
+    fill = hooks.value
+    return ufunc(*values) if fill is None else fill(ufunc, values)
+
+
+def _chained(ufunc: Any, rule: Rule, values: Sequence[Any], partials: Sequence[Any], ans: Any,
+             guard: bool) -> Any:
+    """The result's partials: the chain rule over the rule's derivatives."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if len(partials) == 2 and partials[0] is partials[1] and None not in rule.derivs:
+            # f(x, x): one chain rule with the summed derivative (x * x costs one product)
+            dx, dy = rule.derivs
+            return chain_same(partials[0], derivative(dx, values, ans),
+                              derivative(dy, values, ans), guard)
+        derivs = []
+        for d, p in zip(rule.derivs, partials):
+            if p is not None and d is None:
+                raise TypeError(f"dualad: numpy.{ufunc.__name__} cannot be differentiated "
+                                "with respect to this argument; pass a constant")
+            derivs.append(None if p is None else derivative(d, values, ans))
+    if len(partials) == 2:
+        return chain_sum(partials[0], derivs[0], partials[1], derivs[1], guard)
+    d = derivs.pop()
+    # refcount 2 (d and the call's argument): a fresh temporary, not an input or the output
+    return chain(partials[0], d, guard, scratch=sys.getrefcount(d) == 2)
+
+
+def _check_derivatives(ufunc: Any, rule: Rule, values: Sequence[Any], partials: Sequence[Any],
+                       ans: Any) -> None:
+    """Raise the error naming a derivative of ``rule`` that returned what is not real numbers
+    of the result's shape (a registered rule's: the table's own are correct)."""
+    for i, (d, p) in enumerate(zip(rule.derivs, partials)):
+        if d is not None and p is not None:
+            with np.errstate(all="ignore"):
+                g = d(*values, ans)
+            checked(g, f"derivative {i} of numpy.{ufunc.__name__}", np.shape(ans))
+
+
+def linear_partials(rule: Rule, partials: Sequence[Any]) -> Any:
+    """The partials of a linear rule: the coefficient-scaled sum of its arguments' partials
+    (read-only where that is an argument's own array or a one-argument rule's)."""
+    total = accumulate(*(scaled(p, c) for c, p in zip(rule.derivs, partials)))
+    if len(partials) == 1 or any(total is p for p in partials):
+        total = _readonly(total)  # shared with an input: setitem must copy first
+    return total
+
+
+def scaled(p: Any, c: Any) -> Any:
+    if p is None or c == 1.0:
+        return p
+    return -p if c == -1.0 else p * c
+
+
+def _readonly(p: Any) -> Any:
+    if isinstance(p, np.ndarray) and p.flags.writeable:
+        p = p.view()
+        p.flags.writeable = False
+    return p
+
+
+def call(ufunc: Any, inputs: Sequence[Any]) -> Any:
+    operands = [real_operand(a) for a in inputs]
+    if any(a is None for a in operands):
+        return NotImplemented
+    rule = RULES.get(ufunc)
+    if rule is not None:
+        return apply_rule(ufunc, rule, operands)
+    if ufunc in PRIMAL:
+        return ufunc(*(primal(a) for a in operands))
+    if ufunc in CUSTOM:
+        return CUSTOM[ufunc](*operands)
+    raise TypeError(f"dualad: numpy.{ufunc.__name__} is not supported for DualNumber"
+                    + (f" (it {UNSUPPORTED[ufunc]})" if ufunc in UNSUPPORTED else ""))
+
+
+# --- ufunc methods -----------------------------------------------------------------------
+def _reduce(ufunc: Any, x: Any, axis: Any = 0, dtype: Any = None, keepdims: bool = False,
+            **kw: Any) -> Any:
+    impl: dict[Any, Callable[..., Any]] = {np.add: np.sum, np.multiply: np.prod,
+                                           np.maximum: np.max, np.minimum: np.min}
+    if ufunc not in impl or kw or dtype is not None:
+        raise TypeError(f"dualad: numpy.{ufunc.__name__}.reduce"
+                        + (f" with {', '.join(kw)}" if kw else "")
+                        + " is not supported for DualNumber")
+    return impl[ufunc](x, axis=axis, keepdims=keepdims)
+
+
+def _accumulate(ufunc: Any, x: Any, axis: Any = 0, dtype: Any = None, **kw: Any) -> Any:
+    if kw or dtype is not None:
+        raise TypeError(f"dualad: numpy.{ufunc.__name__}.accumulate with "
+                        f"{', '.join(kw) or 'dtype'} is not supported for DualNumber")
+    if ufunc is np.add:
+        return np.cumsum(x, axis=axis)
+    if ufunc is np.multiply:
+        return np.cumprod(x, axis=axis)
+    if ufunc in (np.maximum, np.minimum):
+        return running_extremum(x, axis, ufunc)
+    raise TypeError(f"dualad: numpy.{ufunc.__name__}.accumulate is not supported "
+                    "for DualNumber")
+
+
+_DEFAULTS = {"where": True, "casting": "same_kind", "order": "K", "dtype": None,
+             "subok": True, "signature": None}
+
+
+def array_ufunc(ufunc: Any, method: str, inputs: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+    out = kwargs.pop("out", None)
+    if method == "__call__":
+        for key, val in kwargs.items():
+            # (only strings compare with ==: an array, where=mask, has no truth value)
+            default = _DEFAULTS.get(key)
+            if key not in _DEFAULTS or val is not default and not (type(val) is str
+                                                                   and val == default):
+                raise TypeError(f"dualad: numpy.{ufunc.__name__}(..., {key}=...) is not "
+                                "supported for DualNumber")
+        res = call(ufunc, inputs)
+    elif method == "reduce":
+        res = _reduce(ufunc, *inputs, **kwargs)
+    elif method == "accumulate":
+        res = _accumulate(ufunc, *inputs, **kwargs)
+    else:
+        raise TypeError(f"dualad: numpy.{ufunc.__name__}.{method} is not supported "
+                        "for DualNumber")
+    if out is None or res is NotImplemented:
+        return res
+    return _write_out(ufunc, out, res)
+
+
+def _write_out(ufunc: Any, out: Any, res: Any) -> Any:
+    outs = out if isinstance(out, tuple) else (out,)
+    results = res if isinstance(res, tuple) else (res,)
+    for o, r in zip(outs, results):
+        if o is None:
+            continue
+        if isinstance(r, DualNumber) and not isinstance(o, DualNumber):
+            raise TypeError(f"dualad: numpy.{ufunc.__name__}(..., out=ndarray) would drop "
+                            "the derivative; pass a DualNumber as out, or no out")
+        _check_out_shape(ufunc, o, r)
+        o[...] = r
+    final = tuple(r if o is None else o for o, r in zip(outs, results))
+    return final if isinstance(res, tuple) else final[0]
+
+
+def _check_out_shape(ufunc: Any, o: Any, r: Any) -> None:
+    # as numpy: a result may broadcast into out elementwise, never through a gufunc (a @= b)
+    if np.shape(r) == np.shape(o):
+        return
+    try:
+        fits = ufunc.signature is None and np.broadcast_shapes(np.shape(r),
+                                                                np.shape(o)) == np.shape(o)
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"dualad: numpy.{ufunc.__name__} gives shape {np.shape(r)}, which "
+                         f"does not fit out= of shape {np.shape(o)}")
+
+
+# --- ufuncs with several outputs ---------------------------------------------------------
+@custom_ufunc(np.modf)
+def _modf(x: Any) -> Tuple[Any, Any]:
+    tag = top_tag((x,))
+    v, p = split(x, tag)
+    frac, whole = np.modf(v)
+    return result(frac, p, tag), result(whole, zeros_partials(whole, p.shape[-1]), tag)
+
+
+@custom_ufunc(np.frexp)
+def _frexp(x: Any) -> Tuple[Any, Any]:
+    tag = top_tag((x,))
+    v, p = split(x, tag)
+    mant, expo = np.frexp(v)
+    return result(mant, chain(p, np.ldexp(1.0, -expo).astype(primal(mant).dtype)), tag), expo
+
+
+@custom_ufunc(np.divmod)
+def _divmod(x: Any, y: Any) -> Tuple[Any, Any]:
+    return np.floor_divide(x, y), np.remainder(x, y)
+
+
+hooks.array_ufunc = array_ufunc
