@@ -46,7 +46,8 @@ HYPERDUAL_TERMS_MAX_PACKED = 4096
 HYPERDUAL_MAX_TERMS = 12
 
 # --- einsum ---------------------------------------------------------------------------------
-#: below this many result entries, einsum on duals contracts value and partials in one call
+#: up to this many multiply-adds, a two-operand contraction of duals that is not one matrix
+#: product runs numpy's C einsum loop instead of einsum's path search
 SMALL_EINSUM = 100_000
 
 # --- scalar duals ---------------------------------------------------------------------------

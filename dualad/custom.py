@@ -20,7 +20,7 @@ derivatives, Hessians and nested helpers work without a second rule.
 import functools
 import inspect
 import numbers
-from typing import Any, Callable, Optional, Sequence, Tuple
+from typing import Any, Callable, Optional, Sequence, SupportsFloat, Tuple
 
 import numpy as np
 
@@ -117,12 +117,14 @@ class custom_jvp:
     rule meets a dual of the outer level and runs the rule again.
     """
 
+    __name__: str  # (fun's, set by functools.update_wrapper)
+
     def __init__(self, fun: Callable[..., Any]) -> None:
         if not callable(fun):
             raise TypeError(f"dualad: custom_jvp needs a function, got {type(fun).__name__}")
         functools.update_wrapper(self, fun)
         self.fun = fun
-        self.jvp: Optional[Callable[..., Any]] = None
+        self.jvp: Any = None  # the rule (a callable) when defined with defjvp
         self.rule: Optional[Rule] = None  # a Rule (kind, derivs, domain) when defined with defderiv
 
     def __repr__(self) -> str:
@@ -263,7 +265,7 @@ class custom_jvp:
         return result(value, tangent, tag)
 
 
-def _apply_elementwise(f: custom_jvp, args: Sequence[Any]) -> Any:
+def _apply_elementwise(f: Any, args: Sequence[Any]) -> Any:
     """The chain rule for an elementwise custom function, as ``core.ufunc.apply_rule``."""
     rule = f.rule
     tag = top_tag(args)
@@ -397,7 +399,7 @@ def register_ufunc(ufunc: Any, *derivs: Any, domain: Any = None, bounded: bool =
     return ufunc
 
 
-def _const(c: float) -> Callable[..., Any]:
+def _const(c: SupportsFloat) -> Callable[..., Any]:
     c = float(c)
     return lambda *args: c
 

@@ -13,6 +13,7 @@ True
 """
 import functools as _functools
 import math as _math
+from typing import Any as _Any
 
 import numpy as _np
 
@@ -105,7 +106,7 @@ for _name in ("isfinite", "isinf", "isnan"):
             f"math.{_name}, on the value of a dual.")
 
 
-def isclose(a, b, *, rel_tol=1e-09, abs_tol=0.0):
+def isclose(a: _Any, b: _Any, *, rel_tol: float = 1e-09, abs_tol: float = 0.0) -> bool:
     """math.isclose on values (duals compare by value)."""
     return _math.isclose(_primal(a), _primal(b), rel_tol=rel_tol, abs_tol=abs_tol)
 

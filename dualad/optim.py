@@ -9,6 +9,7 @@
 [0.9, 2.1]
 """
 import numbers
+from typing import Any, Callable, Optional, Tuple
 
 import numpy as np
 
@@ -17,7 +18,8 @@ from .core.pytree import is_tree
 __all__ = ["SGD", "Adam"]
 
 
-def _real(name, x, lo, hi, hi_open=True, lo_open=False):
+def _real(name: str, x: Any, lo: float, hi: float, hi_open: bool = True,
+          lo_open: bool = False) -> float:
     """``x`` as a float after checking it is a real number (not a bool) in the interval."""
     if not isinstance(x, numbers.Real) or isinstance(x, (bool, np.bool_)):
         raise TypeError(f"dualad: {name} must be a real number, got {x!r}")
@@ -28,14 +30,14 @@ def _real(name, x, lo, hi, hi_open=True, lo_open=False):
     return x
 
 
-def _bool(name, x):
+def _bool(name: str, x: Any) -> bool:
     # a string such as "no" would otherwise count as True
     if not isinstance(x, (bool, np.bool_)):
         raise TypeError(f"dualad: {name} must be a bool, got {x!r}")
     return bool(x)
 
 
-def _describe(t):
+def _describe(t: Any) -> str:
     if isinstance(t, dict):
         return f"a dict with keys {list(t)}"
     if is_tree(t):
@@ -43,7 +45,7 @@ def _describe(t):
     return "an array" if isinstance(t, np.ndarray) else type(t).__name__
 
 
-def _pair(p, g, ps, gs):
+def _pair(p: Any, g: Any, ps: list[Any], gs: list[Any]) -> Any:
     """Append the leaves of the parameters ``p`` and the gradients ``g`` to ``ps``, ``gs``,
     pairing dict entries by key (not by insertion order); returns ``p``'s structure (dict keys
     and nesting), which the optimizer's state is bound to."""
@@ -62,21 +64,26 @@ def _pair(p, g, ps, gs):
     return None
 
 
-def _mismatch(p, g):
+def _mismatch(p: Any, g: Any) -> ValueError:
     return ValueError(f"dualad: gradients must have the parameters' structure: parameters "
                       f"{_describe(p)}, got {_describe(g)}")
 
 
 class _Optimizer:
-    def __init__(self, lr):
+    _slots: Optional[list[Any]]
+    _layout: Any
+    _update: Callable[[np.ndarray, np.ndarray, Any], None]  # (each optimizer's)
+
+    def __init__(self, lr: float) -> None:
         self.lr = _real("learning rate", lr, 0, np.inf, lo_open=True)
         self.iterations = 0
         self._slots = self._layout = None
 
-    def step(self, params, grads):
+    def step(self, params: Any, grads: Any) -> Any:
         """Apply one update to ``params`` from ``grads`` (same structure; dicts are paired
         by key); returns params."""
-        ps, gs = [], []
+        ps: list[Any] = []
+        gs: list[Any] = []
         structure = _pair(params, grads, ps, gs)
         for i, (p, g) in enumerate(zip(ps, gs)):
             if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
@@ -99,11 +106,11 @@ class _Optimizer:
             self._update(p, g.astype(p.dtype, copy=False), slot)
         return params
 
-    def _init_slot(self, p):
+    def _init_slot(self, p: np.ndarray) -> Any:
         return None
 
 
-def _layout_error(built, got):
+def _layout_error(built: Tuple[Any, Any], got: Tuple[Any, Any]) -> str:
     (structure, arrays), (new_structure, new_arrays) = built, got
     shapes, new_shapes = [s for s, _ in arrays], [s for s, _ in new_arrays]
     if structure != new_structure and len(shapes) == len(new_shapes):
@@ -126,15 +133,15 @@ class SGD(_Optimizer):
     [0.9, 0.71]
     """
 
-    def __init__(self, lr=0.01, momentum=0.0, nesterov=False):
+    def __init__(self, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False) -> None:
         super().__init__(lr)
         self.momentum = _real("momentum", momentum, 0, 1)
         self.nesterov = _bool("nesterov", nesterov)
 
-    def _init_slot(self, p):
+    def _init_slot(self, p: np.ndarray) -> Any:
         return np.zeros_like(p) if self.momentum else None
 
-    def _update(self, p, g, m):
+    def _update(self, p: np.ndarray, g: np.ndarray, m: Any) -> None:
         lr = p.dtype.type(self.lr)
         if m is None:
             p -= lr * g
@@ -159,15 +166,16 @@ class Adam(_Optimizer):
     0.9
     """
 
-    def __init__(self, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+    def __init__(self, lr: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7) -> None:
         super().__init__(lr)
         self.beta_1, self.beta_2 = _real("beta_1", beta_1, 0, 1), _real("beta_2", beta_2, 0, 1)
         self.epsilon = _real("epsilon", epsilon, 0, np.inf)
 
-    def _init_slot(self, p):
+    def _init_slot(self, p: np.ndarray) -> Any:
         return np.zeros_like(p), np.zeros_like(p)
 
-    def _update(self, p, g, slot):
+    def _update(self, p: np.ndarray, g: np.ndarray, slot: Any) -> None:
         m, v = slot
         t = self.iterations
         dt = p.dtype.type

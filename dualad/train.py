@@ -36,6 +36,7 @@ the same code with no tangents.
 """
 import sys
 import time
+from typing import Any, Callable, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -47,7 +48,7 @@ from .errors import whole
 __all__ = ["exact_grad", "forward_grad", "step", "fit", "History", "MLP"]
 
 
-def _leaf_arrays(params):
+def _leaf_arrays(params: Any) -> list[Any]:
     out = leaves(params)
     for p in out:
         if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
@@ -58,13 +59,14 @@ def _leaf_arrays(params):
     return out
 
 
-def _scalar(value):
+def _scalar(value: Any) -> float:
     if np.ndim(value) != 0:
         raise ValueError(f"dualad: the loss must return a scalar, got shape {np.shape(value)}")
     return float(value)
 
 
-def exact_grad(loss, params, *batch, chunk_size=None):
+def exact_grad(loss: Callable[..., Any], params: Any, *batch: Any,
+               chunk_size: Optional[int] = None) -> Tuple[float, Any]:
     """``(loss value, gradient pytree)`` by forward mode, ``chunk_size`` parameters a pass
     (from ``jacobian``'s memory budget when None).
 
@@ -80,7 +82,8 @@ def exact_grad(loss, params, *batch, chunk_size=None):
     return _scalar(value), unflatten(grad)
 
 
-def forward_grad(loss, params, *batch, k=1, rng=None):
+def forward_grad(loss: Callable[..., Any], params: Any, *batch: Any, k: int = 1,
+                 rng: Any = None) -> Tuple[float, Any]:
     """``(loss value, unbiased gradient estimate)`` from ``k`` random tangents (one jvp).
 
     ``E[(grad . v) v] = grad`` for ``v ~ N(0, I)`` (Baydin et al. 2022); ``k`` directions
@@ -99,11 +102,12 @@ def forward_grad(loss, params, *batch, k=1, rng=None):
     return _scalar(value), rebuild(params, _estimate(arrays, tangents, partials))
 
 
-def _check_k(k):
+def _check_k(k: Any) -> None:
     whole(k, "k (the number of tangents)", 1)
 
 
-def _draw_tangents(arrays, k, rng):
+def _draw_tangents(arrays: Sequence[np.ndarray], k: int,
+                   rng: Any) -> Tuple[list[np.ndarray], list[np.ndarray]]:
     """``(arrays, tangents)``: the leaves in one float dtype (as flatten would) and a
     standard-normal tangent ``a.shape + (k,)`` per leaf, drawn in leaf order from
     ``np.random.default_rng(rng)`` — the draws every forward gradient shares."""
@@ -113,12 +117,13 @@ def _draw_tangents(arrays, k, rng):
                     for a in arrays]
 
 
-def _one_dtype(arrays):
+def _one_dtype(arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
     dtype = np.result_type(*(a.dtype for a in arrays))
     return [a.astype(dtype, copy=False) for a in arrays]
 
 
-def _estimate(arrays, tangents, partials):
+def _estimate(arrays: Sequence[np.ndarray], tangents: Sequence[np.ndarray],
+              partials: Any) -> list[np.ndarray]:
     """The forward gradient ``(1/k) sum_i d_i v_i`` per leaf, from the k directional
     derivatives ``partials`` along the ``tangents``."""
     k = tangents[0].shape[-1]
@@ -129,8 +134,9 @@ def _estimate(arrays, tangents, partials):
             for t, a in zip(tangents, arrays)]
 
 
-def step(loss, params, optimizer, *batch, method="exact", k=1, rng=None, chunk_size=None,
-         grad_fn=None):
+def step(loss: Callable[..., Any], params: Any, optimizer: Any, *batch: Any, method: str = "exact",
+         k: int = 1, rng: Any = None, chunk_size: Optional[int] = None,
+         grad_fn: Optional[Callable[..., Any]] = None) -> Any:
     """One training step: gradient by ``method`` ('exact' or 'forward'), optimizer update.
 
     Updates ``params`` in place and returns the loss value before the update. ``grad_fn``
@@ -165,15 +171,20 @@ class History:
     History(0 epochs, 0 steps, last -)
     """
 
-    def __init__(self):
+    losses: list[Any]
+    epoch_losses: list[float]
+    epoch_times: list[float]
+    plot: Optional[str]
+
+    def __init__(self) -> None:
         self.losses, self.epoch_losses, self.epoch_times, self.plot = [], [], [], None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         last = f"{self.epoch_losses[-1]:.6g}" if self.epoch_losses else "-"
         return f"History({len(self.epoch_losses)} epochs, {len(self.losses)} steps, last {last})"
 
 
-def _batches(n, batch_size, rng):
+def _batches(n: int, batch_size: Any, rng: Any) -> Iterator[np.ndarray]:
     order = rng.permutation(n) if rng is not None else np.arange(n)
     for start in range(0, n, batch_size):
         yield order[start:start + batch_size]
@@ -182,7 +193,9 @@ def _batches(n, batch_size, rng):
 class _Progress:
     """tqdm when installed and asked for, else one plain line per epoch (or nothing)."""
 
-    def __init__(self, total, enabled, desc):
+    bar: Any  # a tqdm progress bar, or None
+
+    def __init__(self, total: int, enabled: bool, desc: str) -> None:
         self.bar, self.enabled = None, enabled
         if enabled:
             try:
@@ -191,7 +204,7 @@ class _Progress:
             except ImportError:
                 pass
 
-    def update(self, epoch, epochs, loss, seconds):
+    def update(self, epoch: int, epochs: int, loss: float, seconds: float) -> None:
         if self.bar is not None:
             self.bar.set_postfix(loss=f"{loss:.5g}")
             self.bar.update(1)
@@ -199,13 +212,16 @@ class _Progress:
             print(f"epoch {epoch}/{epochs}: loss {loss:.6g} ({seconds:.2f} s)",
                   file=sys.stderr)
 
-    def close(self):
+    def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
 
 
-def fit(loss, params, optimizer, data=(), epochs=1, batch_size=None, method="exact", k=1,
-        seed=0, grad_fn=None, chunk_size=None, progress=True, plot=None, callback=None):
+def fit(loss: Callable[..., Any], params: Any, optimizer: Any, data: Sequence[Any] = (),
+        epochs: int = 1, batch_size: Optional[int] = None, method: str = "exact", k: int = 1,
+        seed: Any = 0, grad_fn: Optional[Callable[..., Any]] = None,
+        chunk_size: Optional[int] = None, progress: bool = True, plot: Any = None,
+        callback: Optional[Callable[[int, History], Any]] = None) -> History:
     """Train ``params`` in place; returns a ``History``.
 
     ``data``: a tuple of arrays whose first axis indexes samples, sliced into shuffled
@@ -234,7 +250,7 @@ def fit(loss, params, optimizer, data=(), epochs=1, batch_size=None, method="exa
     try:
         for epoch in range(1, epochs + 1):
             t0 = time.perf_counter()
-            epoch_losses = []
+            epoch_losses: list[float] = []
             for idx in _batches(n, batch_size, rng if shuffle else None):
                 batch = tuple(d[idx] for d in data)
                 value = step(loss, params, optimizer, *batch, method=method, k=k, rng=rng,
@@ -253,7 +269,7 @@ def fit(loss, params, optimizer, data=(), epochs=1, batch_size=None, method="exa
     return history
 
 
-def _samples(data):
+def _samples(data: Any) -> int:
     """The number of samples in ``fit``'s ``data`` (1 when there is no data), checked."""
     if not isinstance(data, (tuple, list)):
         raise TypeError("dualad: data must be a tuple of arrays (X, y, ...), got "
@@ -271,7 +287,8 @@ def _samples(data):
     return lengths[0] if data else 1
 
 
-def save_loss_curve(history, path, title="training loss"):
+def save_loss_curve(history: History, path: Any,
+                    title: str = "training loss") -> Optional[str]:
     """Write the loss curve to ``path`` (PNG); returns the path, or None without matplotlib."""
     try:
         import matplotlib
@@ -310,12 +327,15 @@ class MLP:
     (True, 23)
     """
 
-    def __init__(self, sizes, dtype=np.float64):
+    sizes: Tuple[int, ...]
+    dtype: np.dtype
+
+    def __init__(self, sizes: Sequence[int], dtype: Any = np.float64) -> None:
         if len(sizes) < 2:
             raise ValueError("dualad: an MLP needs at least an input and an output size")
         self.sizes, self.dtype = tuple(int(s) for s in sizes), np.dtype(dtype)
 
-    def init(self, seed=0):
+    def init(self, seed: Any = 0) -> list[np.ndarray]:
         """He-initialized weights and zero biases."""
         rng = np.random.default_rng(seed)
         params = []
@@ -326,28 +346,28 @@ class MLP:
         return params
 
     @property
-    def n_params(self):
+    def n_params(self) -> int:
         return sum(a * b + b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
 
     @staticmethod
-    def logits(params, X):
+    def logits(params: Sequence[Any], X: Any) -> Any:
         h = X
         for layer in range(0, len(params) - 2, 2):
             h = np.maximum(h @ params[layer] + params[layer + 1], 0.0)
         return h @ params[-2] + params[-1]
 
     @classmethod
-    def loss(cls, params, X, labels):
+    def loss(cls, params: Sequence[Any], X: Any, labels: Any) -> Any:
         z = cls.logits(params, X)
         return np.mean(cls._ce_rows(z, _labels(labels, len(z), z.shape[-1])))
 
-    def predict(self, params, X):
+    def predict(self, params: Sequence[Any], X: Any) -> np.ndarray:
         return np.argmax(self.logits(params, X), axis=1)
 
-    def accuracy(self, params, X, labels):
+    def accuracy(self, params: Sequence[Any], X: Any, labels: Any) -> float:
         return float(np.mean(self.predict(params, X) == labels))
 
-    def exact_grad(self, params, X, labels):
+    def exact_grad(self, params: Sequence[Any], X: Any, labels: Any) -> Tuple[float, list[Any]]:
         """``(loss, gradient)`` exactly, by forward mode seeded at each layer's output.
 
         For layer l, the directions are the unit vectors of its pre-activation ``z_l``
@@ -365,8 +385,8 @@ class MLP:
             zs.append(z)
             if layer < n_layers - 1:
                 hs.append(np.maximum(z, 0.0))
-        value = None
-        grads = [None] * len(params)
+        value: Any = None
+        grads: list[Any] = [None] * len(params)
         for layer in range(n_layers):
             rest = params[2 * layer + 2:]
             relu = layer < n_layers - 1
@@ -383,7 +403,8 @@ class MLP:
             grads[2 * layer + 1] = G.sum(axis=0)
         return value, grads
 
-    def forward_grad(self, params, X, labels, k=1, rng=None):
+    def forward_grad(self, params: Sequence[Any], X: Any, labels: Any, k: int = 1,
+                     rng: Any = None) -> Tuple[float, Any]:
         """``(loss, forward gradient)``: ``train.forward_grad(MLP.loss, params, X, labels,
         k=k, rng=rng)`` — the same random tangents, the same estimate — by a structured pass.
 
@@ -405,7 +426,7 @@ class MLP:
         value, d = self._pass(arrays, tangents, X, labels)
         return value, rebuild(params, _estimate(arrays, tangents, d))
 
-    def value(self, params, X, labels):
+    def value(self, params: Sequence[Any], X: Any, labels: Any) -> float:
         """The mean loss (``MLP.loss``) through the kernels of ``forward_grad``, with no
         tangents: its cost is the denominator of ``forward_grad``'s R_f.
 
@@ -419,7 +440,7 @@ class MLP:
         return self._pass(arrays, [np.empty(a.shape + (0,), a.dtype) for a in arrays], X,
                           labels)[0]
 
-    def _leaves(self, params):
+    def _leaves(self, params: Any) -> list[Any]:
         if not isinstance(params, (list, tuple)):
             raise TypeError("dualad: MLP parameters must be a list [W1, b1, W2, b2, ...], got "
                             f"{type(params).__name__}")
@@ -430,7 +451,7 @@ class MLP:
                              f"{shapes}, got {[a.shape for a in arrays]}")
         return arrays
 
-    def _batch(self, X, labels):
+    def _batch(self, X: Any, labels: Any) -> Tuple[np.ndarray, np.ndarray]:
         """``(X, labels)`` as arrays (labels intp), checked against the network's sizes."""
         X, labels = np.asarray(X), np.asarray(labels)
         if X.dtype.kind not in "iuf" or labels.dtype.kind not in "iu":
@@ -441,7 +462,8 @@ class MLP:
                              f"columns, got shape {X.shape}")
         return X, _labels(labels, len(X), self.sizes[-1])
 
-    def _pass(self, arrays, tangents, X, labels):
+    def _pass(self, arrays: Sequence[np.ndarray], tangents: Sequence[np.ndarray], X: Any,
+              labels: Any) -> Any:
         """``(mean loss, its k directional derivatives)`` along ``tangents`` (leaf shapes
         + (k,), k may be 0), layout as in ``dualad._mlp``."""
         X, labels = self._batch(X, labels)
@@ -474,7 +496,7 @@ class MLP:
             h = G
 
     @staticmethod
-    def _ce_rows(z, labels):
+    def _ce_rows(z: Any, labels: np.ndarray) -> Any:
         """Cross-entropy of each row (sample) of the logits ``z``; the callers check the
         labels (``_labels``): indexing would take -1 as the last class."""
         zv = z.value if hasattr(z, "value") else z
@@ -482,7 +504,7 @@ class MLP:
         return np.log(np.sum(np.exp(z), axis=1)) - z[np.arange(len(labels)), labels]
 
     @staticmethod
-    def _grad_at(tail, z):
+    def _grad_at(tail: Callable[..., Any], z: np.ndarray) -> Tuple[Any, float]:
         """``(dL/dz, L)`` for ``L = mean(tail(z))``, one direction per unit of ``z``.
 
         Row b of ``tail(z)`` depends on row b of ``z`` only, so the unit vector e_j is
@@ -495,7 +517,7 @@ class MLP:
         return partials / batch, float(np.mean(rows))
 
 
-def _labels(labels, rows, n_classes):
+def _labels(labels: Any, rows: int, n_classes: int) -> np.ndarray:
     """``labels`` as a contiguous intp array, checked: integers, one per row, each in
     [0, n_classes) (numpy indexing would take -1 as the last class)."""
     labels = np.asarray(labels)

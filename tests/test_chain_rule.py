@@ -12,7 +12,7 @@ import pytest
 
 import dualad as ad
 from dualad import accel, config
-from dualad.accel import chains, fused, kernels
+from dualad.accel import chains, fused, kernels, loops
 from dualad.core.partials import chain, chain_same, chain_sum, times
 from dualad.higher import hyperdual
 from dualad.rules import RULES
@@ -100,7 +100,30 @@ def test_fused_per_rule_kernel(monkeypatch):
     with np.errstate(all="ignore"):
         ans, out = fused.apply(np.log, RULES[np.log], (x,), (p[:, None],))
     assert_same_bits(out[:P.size, 0], expected(P, D), "fused kernel of np.log")
-    assert_same_bits(fused.guarded_times(-0.0, INF, True), 0.0, "compiled times")
+    assert_same_bits(loops.guarded_times(-0.0, INF, True), 0.0, "compiled times")
+
+
+@pytest.mark.parametrize("broadcast", [False, True])
+def test_fused_binary_kernel(monkeypatch, broadcast):
+    # x / y with x varying: d = 1 / y (y = 5e-324: inf without y being 0); y an array or a
+    # broadcast scalar (a one-element operand of the generated loop)
+    if fused.mode(np.divide) == "numpy":
+        pytest.skip(f"np.divide stays on the numpy path here: {fused.FALLBACK.get('divide')}")
+    monkeypatch.setattr(fused, "pays", lambda u: True)
+    m = config.FUSED_MIN_SIZE
+    ys = np.array([5e-324, -5e-324, INF, -INF, NAN, 2.0])
+    tangents = tiled(TANGENTS, m)
+    for y in ys:
+        x = np.ones_like(tangents)
+        operand = y if broadcast else np.full_like(tangents, y)
+        with np.errstate(all="ignore"):
+            got = fused.apply(np.divide, RULES[np.divide], (x, operand),
+                              (tangents[:, None], None))
+        want = [times(float(p), 1.0 / y) for p in TANGENTS]
+        g = got[1][:TANGENTS.size, 0]
+        ok = [np.isnan(w) and np.isnan(a) or np.float64(a).tobytes() == np.float64(w).tobytes()
+              for a, w in zip(g, want)]
+        assert all(ok), (y, list(zip(TANGENTS, g, want)))
 
 
 def test_deferred_chain_pass(monkeypatch):

@@ -14,7 +14,8 @@ derivative.
 
 Results are bit-for-bit those of the rule-by-rule path: a rule is deferred only where its
 fused kernel was calibrated equal to the numpy path (``accel.fused.mode``), and the pass
-evaluates the same scalar derivative functions and the same chain rule (``accel.fused.guarded_times``)
+evaluates the same scalar derivative functions and the same chain rule
+(``accel.loops.guarded_times``)
 in the same order. One documented exception: derivatives that call ``np.sin`` or ``np.cos``
 (sin's and cos's) take them from ``_vmath``, vectorizable and within 1 ulp of libm's
 (``accel.fused.vector_derivs``); the rule-by-rule first run uses the same ones, so the first and
@@ -42,9 +43,9 @@ from ..core.dual import DualNumber, make
 from ..core.hooks import Pending
 from ..core.partials import chain
 from ..core.ufunc import linear_partials
-from ..rules.table import RULES, arguments_read
+from ..rules.table import arguments_read
 from . import fused as _fused
-from . import vmath as _vmath
+from . import loops
 
 # sizes: config.DEFER_MIN_SIZE, config.DEFER_MIN_WORK, config.DEFER_MAX_NODES
 _PENDING: "weakref.WeakSet[Any]" = weakref.WeakSet()  # deferred nodes not yet materialized
@@ -138,7 +139,7 @@ def defer(ufunc, rule, inputs, tag):
         srcs = [s.materialize() if isinstance(s, Deferred) else s for s in srcs]
         nodes = 1
     shared = _fused.shared_pass(ufunc) if rule.kind == "unary" else None
-    vector = _fused.vector_derivs(ufunc) if rule.kind == "unary" and n > 1 else None
+    vector = loops.vector_derivs(ufunc) if rule.kind == "unary" and n > 1 else None
     if shared is not None:  # one pass for value and derivative; the chain reads the latter
         ans, der = np.empty(shape), np.empty(shape)
         shared(values[0].reshape(-1), ans.reshape(-1), der.reshape(-1))
@@ -343,7 +344,7 @@ def _materialize_one(node):
     parts = [s.result if isinstance(s, Deferred) else s for s in node.srcs]
     if node.rule.kind == "linear":
         out = linear_partials(node.rule, parts)
-    elif node.deriv is not None or _fused.vector_derivs(node.ufunc) is not None:
+    elif node.deriv is not None or loops.vector_derivs(node.ufunc) is not None:
         # a derivative computed apart: with the value (shared pass), or with _vmath's sin
         # and cos as the compiled pass will compute it
         der = node.deriv
@@ -351,7 +352,7 @@ def _materialize_one(node):
             x = node.values[0]
             der = np.empty(node.shape)
             ans = node.ans if isinstance(node.ans, np.ndarray) else x  # ans: not read then
-            _fused.vector_derivs(node.ufunc)[2](x.reshape(-1), ans.reshape(-1),
+            loops.vector_derivs(node.ufunc)[2](x.reshape(-1), ans.reshape(-1),
                                                 der.reshape(-1))
         with np.errstate(all="ignore"):  # as _numpy_path
             out = chain(parts[0], der, not node.rule.bounded)
@@ -363,98 +364,9 @@ def _materialize_one(node):
 
 
 def _generate(key):
-    """Source and compile the pass for one chain structure (see the module docstring).
-
-    With one direction the pass is a flat loop that LLVM vectorizes: the chain rule is
-    branch-free (``_times`` is a select) and ``_vmath``'s branch-free sin and cos stand in
-    for libm's in the derivatives (elements with an argument beyond ``accel.vmath.LIMIT`` or
-    inf, if any, are redone afterwards with libm's). With several directions, a direction
-    loop per element, branch-free where every guarded factor is finite; there, ``defer``
-    has computed those derivatives already, in a vectorized pass of their own.
-    """
+    """The compiled pass of one chain structure ``key = (desc, one)``."""
     desc, one = key
-    env = {"_as_float": _fused.as_float, "_add": _fused.add, "_times": _fused.guarded_times,
-           "np": np, "LIMIT": _vmath.LIMIT}
-    n_slots = 1 + max(max([s for s, _ in vals] + [ans[0]]) for _, vals, ans, _, _ in desc)
-    n_leaves = 1 + max((r[1] for _, _, _, refs, _ in desc for r in refs
-                        if r is not None and r[0] == "l"), default=-1)
-    params = [f"v{s}" for s in range(n_slots)] + [f"l{k}" for k in range(n_leaves)] + ["out"]
-    factors = {"fast": [], "any": []}  # per element, the derivatives (with either sin, cos)
-    checked = []  # the arguments of _vmath derivatives, checked against LIMIT
-    tangent, guarded, finite = [], [], []
-    for j, (ufunc, vals, ans, refs, kind) in enumerate(desc):
-        rule = RULES[ufunc]
-
-        def tan(ref):
-            if ref[0] == "t":
-                return f"t{ref[1]}"
-            return f"l{ref[1]}[i]" if one else f"l{ref[1]}[i, k]"
-        if kind == "lin":  # as core.ufunc.scaled and accumulate: p, -p or p * c, summed in order
-            terms = [tan(r) if c == 1.0 else (f"-{tan(r)}" if c == -1.0 else f"{tan(r)} * {c!r}")
-                     for c, r in zip(rule.derivs, refs) if r is not None]
-            tangent.append(f"t{j} = " + " + ".join(f"({t})" for t in terms))
-            guarded.append(tangent[-1])
-            continue
-        args = ", ".join(f"v{s}[i]" if is_array else f"v{s}[0]" for s, is_array in vals)
-        lines = []
-        vector = _fused.vector_derivs(ufunc) if kind == "u" else None
-        if kind != "d":  # the derivative functions, which read the value
-            derivs = _fused.scalar_derivs(ufunc)
-            lines.append(f"a{j} = v{ans[0]}[i]" if ans[1] else f"a{j} = v{ans[0]}[0]")
-            for s, d in enumerate(derivs):
-                env[f"D{j}_{s}"] = d
-        guard = not rule.bounded
-        # terms: (tangent, factor); a guarded factor that is inf or nan needs _times
-        if kind == "d":  # the derivative array computed with the value (_fused.shared_pass)
-            lines.append(f"f{j} = {args}")
-            terms = [(tan(refs[0]), f"f{j}")]
-        elif kind == "u":
-            lines.append(f"f{j} = _as_float(D{j}_0({args}, a{j}))")
-            terms = [(tan(refs[0]), f"f{j}")]
-        elif kind == 0:
-            lines.append(f"f{j} = _as_float(D{j}_0({args}, a{j}))")
-            lines.append(f"g{j} = _as_float(D{j}_1({args}, a{j}))")
-            terms = [(tan(refs[0]), f"f{j}"), (tan(refs[1]), f"g{j}")]
-        elif kind == 3:
-            lines.append(f"f{j} = _add(D{j}_0({args}, a{j}), D{j}_1({args}, a{j}))")
-            terms = [(tan(refs[0]), f"f{j}")]
-        else:
-            s = 0 if kind == 1 else 1
-            lines.append(f"f{j} = _as_float(D{j}_{s}({args}, a{j}))")
-            terms = [(tan(refs[s]), f"f{j}")]
-        factors["any"] += lines
-        if vector is None:
-            factors["fast"] += lines
-        else:  # the same line, calling the derivative with _vmath's sin and cos
-            env[f"F{j}_0"], env[f"D{j}_0"] = vector[0], vector[1]
-            factors["fast"] += [ln.replace(f"D{j}_0(", f"F{j}_0(") for ln in lines]
-            checked += [f"abs({a}) > LIMIT" for a in args.split(", ")[:1]]
-        if guard:
-            finite += [f"np.isfinite({f})" for _, f in terms]
-        guarded.append(f"t{j} = " + " + ".join(f"_times({t}, {f}, {guard})" for t, f in terms))
-        tangent.append(f"t{j} = " + " + ".join(f"{t} * {f}" for t, f in terms))
-    last = f"t{len(desc) - 1}"
-    if one:
-        update = guarded + [f"out[i] = {last}"]
-    else:  # where every guarded factor is finite, _times is a plain product: branch-free
-        update = (["if " + (" and ".join(finite) or "True") + ":",
-                   "    for k in range(out.shape[1]):"]
-                  + ["        " + line for line in tangent] + [f"        out[i, k] = {last}",
-                                                            "else:",
-                                                            "    for k in range(out.shape[1]):"]
-                  + ["        " + line for line in guarded] + [f"        out[i, k] = {last}"])
-    body = ["def kernel(" + ", ".join(params) + "):",
-            "    big = 0",
-            "    for i in range(out.shape[0]):"]
-    body += ["        " + line for line in factors["fast"] + update]
-    if checked:  # then redo the elements whose argument is beyond _vmath.LIMIT or inf
-        body.append("        big += " + " + ".join(f"({c})" for c in checked))
-        body += ["    if big:",
-                 "        for i in range(out.shape[0]):",
-                 "            if " + " or ".join(checked) + ":"]
-        body += ["                " + line for line in factors["any"] + update]
-    exec(compile("\n".join(body), "<dualad chain kernel>", "exec"), env)
-    return numba.njit(nogil=True, error_model="numpy")(env["kernel"])
+    return loops.generate(desc, one)
 
 
 def _clear():

@@ -22,30 +22,30 @@ large float64 array, its kernel is *calibrated* against the numpy path on a fixe
 
 A calibrated kernel also runs only where it is faster: ``pays`` times it once per rule
 against the numpy path (cheap rules such as multiply lose to numpy's SIMD loops). The
-chain passes of ``_lazy`` use every calibrated rule either way.
+chain passes of ``chains.py`` use every calibrated rule either way.
 
-Kernels compile lazily on first use: closure-generated kernels cannot be cached on disk by
-numba (their cache key changes every run), so each (rule, layout) pays its compile once per
-process; ``benchmarks/kernels.py`` measures it. Only float64 data of at least ``MIN_SIZE``
-elements takes this route: numpy's float32 loops are SIMD code that numba's libm calls do not
+Kernels come from the one generator of chain-rule loops (``loops.generate``: a per-rule
+kernel is a chain of length one that computes the value too) and compile lazily on first
+use: generated source cannot be cached on disk by numba, so each (rule, layout) pays its
+compile once per process; ``benchmarks/kernels.py`` measures it. Only float64 data of at
+least ``config.FUSED_MIN_SIZE`` elements takes this route: numpy's float32 loops are SIMD code that numba's libm calls do not
 reproduce bit for bit.
 """
 import re
 import threading
-import types as _pytypes
 import time
 import warnings
 from typing import Any
 
 import numba
 import numpy as np
-from numba import types
-from numba.extending import overload
 
 from .. import config
-from ..core.partials import chain, chain_same, chain_sum, derivative, times
+from ..core.partials import chain, chain_same, chain_sum, derivative
 from ..rules.table import RULES
+from . import loops
 from . import vmath as _vmath
+from .loops import as_float, scalar_derivs, vector_derivs
 
 # sizes: config.FUSED_MIN_SIZE, config.FUSED_PAY_SIZE
 
@@ -55,104 +55,10 @@ FALLBACK: dict[str, str] = {}
 
 _MODES: dict[Any, str] = {}  # ufunc -> "fused" | "derivative" | "numpy"
 _KERNELS: dict[Any, Any] = {}  # (ufunc, fuse_value, wide, case) -> numba dispatcher
-_DERIVS: dict[Any, Any] = {}  # ufunc -> its derivatives compiled for scalars
 # ufunc -> its value-and-derivative kernel where that pass pays, else None
 _SHARES: dict[Any, Any] = {}
-# ufunc -> its derivative with _vmath's sin and cos: (fast, any, array), or None
-_VDERIVS: dict[Any, Any] = {}
 _PAYS: dict[Any, bool] = {}  # ufunc -> whether its kernel beat the numpy path when timed (see pays)
 _LOCK = threading.Lock()
-
-
-# --- scalar helpers usable inside the kernels ----------------------------------------------
-def as_float(v):
-    return float(v)
-
-
-@overload(as_float)
-def as_float_impl(v):
-    if isinstance(v, types.Array):
-        return lambda v: float(v.item())
-    if isinstance(v, types.Boolean):
-        return lambda v: 1.0 if v else 0.0
-    return lambda v: float(v)
-
-
-def add(a, b):
-    return a + b
-
-
-@overload(add)
-def add_impl(a, b):
-    # np.add of two bool derivatives (maximum(x, x)) is a logical or, as on the numpy path
-    if isinstance(a, types.Boolean) and isinstance(b, types.Boolean):
-        return lambda a, b: 1.0 if (a or b) else 0.0
-    return lambda a, b: as_float(a) + as_float(b)
-
-
-#: THE guarded product of the chain rule (dualad.core.partials.times), compiled: every kernel
-#: here and every chain pass of chains.py multiplies through it
-guarded_times = numba.njit(nogil=True, inline="always", error_model="numpy")(times)
-
-
-# --- kernel generation --------------------------------------------------------------------
-# Everything that selects a code path is a closure constant, so that numba compiles one
-# straight loop per case (LLVM drops the dead branches): the ufunc, the derivative(s),
-# fuse_value, guard, wide (n > 1: p and out are (m, n)), and for binary rules which
-# argument(s) vary (0 both, 1 x only, 2 y only, 3 x and y are the same dual) and whether x
-# and y are arrays (1) or broadcast scalars held in 1-element arrays (0).
-def _unary_kernel(ufunc, d, fuse_value, guard, wide):
-    @numba.njit(nogil=True, error_model="numpy")
-    def kernel(x, p, ans, out):
-        for i in range(x.shape[0]):
-            xi = x[i]
-            if fuse_value:
-                a = ufunc(xi)
-                ans[i] = a
-            else:
-                a = ans[i]
-            di = as_float(d(xi, a))
-            if wide:
-                for k in range(p.shape[1]):
-                    out[i, k] = guarded_times(p[i, k], di, guard)
-            else:
-                out[i] = guarded_times(p[i], di, guard)
-    return kernel
-
-
-def _binary_kernel(ufunc, dx, dy, fuse_value, guard, wide, which, sx, sy):
-    @numba.njit(nogil=True, error_model="numpy")
-    def kernel(x, y, p, q, ans, out):
-        for i in range(ans.shape[0]):
-            xi = x[i] if sx else x[0]
-            yi = y[i] if sy else y[0]
-            if fuse_value:
-                a = ufunc(xi, yi)
-                ans[i] = a
-            else:
-                a = ans[i]
-            if which == 0:
-                u = as_float(dx(xi, yi, a))
-                w = as_float(dy(xi, yi, a))
-                if wide:
-                    for k in range(p.shape[1]):
-                        out[i, k] = guarded_times(p[i, k], u, guard) + guarded_times(q[i, k], w, guard)
-                else:
-                    out[i] = guarded_times(p[i], u, guard) + guarded_times(q[i], w, guard)
-            else:
-                if which == 1:
-                    u = as_float(dx(xi, yi, a))
-                elif which == 2:
-                    u = as_float(dy(xi, yi, a))
-                else:
-                    u = add(dx(xi, yi, a), dy(xi, yi, a))
-                r = q if which == 2 else p
-                if wide:
-                    for k in range(r.shape[1]):
-                        out[i, k] = guarded_times(r[i, k], u, guard)
-                else:
-                    out[i] = guarded_times(r[i], u, guard)
-    return kernel
 
 
 def _value_derivative_kernel(ufunc, d):
@@ -165,96 +71,28 @@ def _value_derivative_kernel(ufunc, d):
     return kernel
 
 
-@numba.njit(nogil=True, error_model="numpy")
-def _never(x, y, a):
-    # stands for the derivative of an argument that must be constant (never called)
-    return np.nan
-
-
-def scalar_derivs(ufunc):
-    """``ufunc``'s derivative functions compiled by numba for float64 scalars (cached)."""
-    derivs = _DERIVS.get(ufunc)
-    if derivs is None:
-        derivs = _DERIVS[ufunc] = _compile_derivs(RULES[ufunc])
-    return derivs
-
-
-def _compile_derivs(rule):
-    """The rule's derivative functions compiled by numba for float64 scalars.
-
-    Raises NumbaError when numba cannot compile one, ValueError when one returns an array
-    (``np.where`` on scalars allocates a 0-d array per element inside numba).
-    """
-    out = []
-    nargs = 2 if rule.kind == "unary" else 3
-    for d in rule.derivs:
-        if d is None:
-            out.append(_never)
-            continue
-        disp = numba.njit(nogil=True, error_model="numpy")(d)
-        args = (types.float64,) * nargs
-        disp.compile(args)
-        if isinstance(disp.overloads[args].signature.return_type, types.Array):
-            raise ValueError("its derivative returns an array (np.where on scalars), "
-                             "which allocates per element in numba")
-        out.append(disp)
-    return out
-
-
-def vector_derivs(ufunc):
-    """A unary rule's derivative compiled with ``_vmath``'s vectorizable sin and cos in place
-    of numpy's, or None when its derivative calls neither (or is not plain numpy code).
-
-    Returns ``(fast, any, array)``: scalar functions ``(x, ans)`` for arguments within
-    ``accel.vmath.LIMIT`` and for any argument (the same result where both apply), and a kernel
-    ``(x, ans, der)`` writing the derivative of flat arrays, vectorized. Within 1 ulp of
-    numpy's cos and sin; used only for deferred partials (``_lazy``).
-    """
-    if ufunc in _VDERIVS:
-        return _VDERIVS[ufunc]
-    rule = RULES.get(ufunc)
-    d = rule.derivs[0] if rule is not None and rule.kind == "unary" else None
-    code = getattr(d, "__code__", None)
-    found = None
-    if (code is not None and d.__globals__.get("np") is np and not code.co_freevars
-            and _vmath.REPLACED & set(code.co_names)):
-        fast, any_ = (numba.njit(inline="always", error_model="numpy")(
-            _pytypes.FunctionType(code, dict(d.__globals__, np=mod), d.__name__, d.__defaults__))
-            for mod in (_vmath.NP_FAST, _vmath.NP_ANY))
-
-        @numba.njit(nogil=True, error_model="numpy")
-        def array(x, ans, der):
-            big = 0
-            for i in range(x.shape[0]):  # vectorized
-                der[i] = as_float(fast(x[i], ans[i]))
-                big += abs(x[i]) > _vmath.LIMIT
-            if big:  # then the arguments beyond LIMIT (or inf) again, with libm
-                for i in range(x.shape[0]):
-                    if abs(x[i]) > _vmath.LIMIT:
-                        der[i] = as_float(any_(x[i], ans[i]))
-        try:  # compiled now: a rule numba cannot compile this way keeps libm's derivative
-            flat = types.float64[::1]
-            array.compile((flat, flat, flat))
-            found = (fast, any_, array)
-        except (numba.core.errors.NumbaError, ValueError, TypeError):
-            found = None
-    with _LOCK:
-        _VDERIVS[ufunc] = found
-    return found
+# the varying partials of a binary rule's kernel, by case: 0 both, 1 x only, 2 y only,
+# 3 x and y are the same dual
+_LIVE = {0: (("l", 0), ("l", 1)), 1: (("l", 0), None), 2: (None, ("l", 0)),
+         3: (("l", 0), ("l", 0))}
 
 
 def _kernel(ufunc, rule, fuse_value, wide, case=None):
-    """The kernel for one rule and case, generated and compiled on first use."""
+    """The kernel for one rule and case: a chain of length one from the one generator
+    (``loops.generate``), compiled on first use. Its parameters: the operands (arrays, or
+    broadcast scalars in 1-element arrays: ``case``'s strides), the value unless
+    ``fuse_value``, the varying partials, ``ans_out`` if ``fuse_value``, and ``out``."""
     key = (ufunc, fuse_value, wide, case)
     k = _KERNELS.get(key)
     if k is None:
-        derivs = scalar_derivs(ufunc)
-        guard = not rule.bounded
         if rule.kind == "unary":
-            k = _unary_kernel(ufunc, derivs[0], fuse_value, guard, wide)
+            vals, refs, kind = ((0, True),), (("l", 0),), "u"
         else:
-            k = _binary_kernel(ufunc, derivs[0], derivs[1], fuse_value, guard, wide, *case)
-        _KERNELS[key] = k
+            which, sx, sy = case
+            vals, refs, kind = ((0, bool(sx)), (1, bool(sy))), _LIVE[which], which
+        ans = None if fuse_value else (len(vals), True)
+        k = _KERNELS[key] = loops.generate(((ufunc, vals, ans, refs, kind),), not wide,
+                                           fuse_value=fuse_value, vector=False)
     return k
 
 
@@ -277,7 +115,7 @@ def _same(a, b):
 
 def value(ufunc, values):
     """``ufunc(*values)``: the value of a rule on dual data. sin and cos of float64 arrays of
-    at least MIN_SIZE elements come from ``_vmath``'s vectorized kernels, within 1 ulp of
+    at least config.FUSED_MIN_SIZE elements come from ``_vmath``'s vectorized kernels, within 1 ulp of
     numpy's (whose float64 sin and cos are libm's scalar code: ``benchmarks/kernels.py`` (f)
     times both); numpy computes the arguments beyond ``accel.vmath.LIMIT``, inf and nan."""
     kernel = _vmath.ARRAY.get(ufunc)
@@ -465,11 +303,10 @@ def _best(f, repeats=5, number=1):
 
 def forget(ufunc):
     """Forget the calibration and kernels of ``ufunc`` (its rule was replaced or removed)."""
+    loops.forget(ufunc)
     with _LOCK:
         _MODES.pop(ufunc, None)
-        _DERIVS.pop(ufunc, None)
         _SHARES.pop(ufunc, None)
-        _VDERIVS.pop(ufunc, None)
         _PAYS.pop(ufunc, None)
         FALLBACK.pop(getattr(ufunc, "__name__", None), None)
         for key in [k for k in _KERNELS if k[0] is ufunc]:
@@ -536,18 +373,19 @@ def _run(ufunc, rule, values, partials, fuse_value):
     wide = n != 1
     shaped = (lambda a: a.reshape(m, n)) if wide else (lambda a: a.reshape(m))
     if rule.kind == "unary":
-        _kernel(ufunc, rule, fuse_value, wide)(ops[0][0], shaped(partials[0]), ans.reshape(m),
-                                               shaped(out))
-        return ans, out
-    p, q = partials
-    if p is not None and q is not None:
-        which = 3 if p is q else 0
+        kernel = _kernel(ufunc, rule, fuse_value, wide)
+        live = [partials[0]]
     else:
-        which = 1 if q is None else 2
-    dummy = shaped(out)  # never read for the argument that is constant
-    kernel = _kernel(ufunc, rule, fuse_value, wide, (which, ops[0][1], ops[1][1]))
-    kernel(ops[0][0], ops[1][0], dummy if p is None else shaped(p),
-           dummy if q is None else shaped(q), ans.reshape(m), shaped(out))
+        p, q = partials
+        if p is not None and q is not None:
+            which = 3 if p is q else 0
+        else:
+            which = 1 if q is None else 2
+        kernel = _kernel(ufunc, rule, fuse_value, wide, (which, ops[0][1], ops[1][1]))
+        live = [p] if which in (1, 3) else [q] if which == 2 else [p, q]
+    args = [o[0] for o in ops] + ([] if fuse_value else [ans.reshape(m)])
+    args += [shaped(a) for a in live] + ([ans.reshape(m)] if fuse_value else [])
+    kernel(*args, shaped(out))
     return ans, out
 
 
@@ -572,8 +410,9 @@ def apply(ufunc, rule, values, partials):
 
 
 def _clear():
+    loops._clear()
     with _LOCK:
-        for table in (_MODES, _KERNELS, _DERIVS, _SHARES, _VDERIVS, _PAYS, FALLBACK):
+        for table in (_MODES, _KERNELS, _SHARES, _PAYS, FALLBACK):
             table.clear()
 
 

@@ -14,13 +14,13 @@ from ..core.partials import times
 # THE guarded product of the chain rule, compiled (dualad.core.partials.times); below
 # config.CHAIN_KERNEL_MIN_SIZE partials entries numpy's per-call overhead is smaller than
 # numba's, so numpy runs the same product there
-_times = numba.njit(cache=True, nogil=True)(times)
+guarded_times = numba.njit(cache=True, nogil=True)(times)
 
 
 @numba.njit(cache=True, nogil=True)
 def _chain1_flat(p, d, guard, out):
     for i in range(p.shape[0]):
-        out[i] = _times(p[i], d[i], guard)
+        out[i] = guarded_times(p[i], d[i], guard)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -29,13 +29,13 @@ def _chain1_wide(p, d, guard, out):
     for i in range(m):
         di = d[i]
         for k in range(n):
-            out[i, k] = _times(p[i, k], di, guard)
+            out[i, k] = guarded_times(p[i, k], di, guard)
 
 
 @numba.njit(cache=True, nogil=True)
 def _chain2_flat(p, dx, q, dy, guard, out):
     for i in range(p.shape[0]):
-        out[i] = _times(p[i], dx[i], guard) + _times(q[i], dy[i], guard)
+        out[i] = guarded_times(p[i], dx[i], guard) + guarded_times(q[i], dy[i], guard)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -45,13 +45,13 @@ def _chain2_wide(p, dx, q, dy, guard, out):
         a = dx[i]
         b = dy[i]
         for k in range(n):
-            out[i, k] = _times(p[i, k], a, guard) + _times(q[i, k], b, guard)
+            out[i, k] = guarded_times(p[i, k], a, guard) + guarded_times(q[i, k], b, guard)
 
 
 @numba.njit(cache=True, nogil=True)
 def _chain_same_flat(p, dx, dy, guard, out):
     for i in range(p.shape[0]):
-        out[i] = _times(p[i], dx[i] + dy[i], guard)
+        out[i] = guarded_times(p[i], dx[i] + dy[i], guard)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -60,7 +60,7 @@ def _chain_same_wide(p, dx, dy, guard, out):
     for i in range(m):
         d = dx[i] + dy[i]
         for k in range(n):
-            out[i, k] = _times(p[i, k], d, guard)
+            out[i, k] = guarded_times(p[i, k], d, guard)
 
 
 # one direction (every jvp) gets a flat loop that vectorizes; many get the nested loop
@@ -92,7 +92,8 @@ def fusable(partials, derivs):
     """Whether chain1/chain2 apply: plain contiguous same-dtype float arrays, no broadcasting."""
     p0 = partials[0]
     # (float32 and float64 only: numba has no longdouble, nor float16 arithmetic)
-    if not isinstance(p0, np.ndarray) or p0.size < config.CHAIN_KERNEL_MIN_SIZE or p0.dtype.char not in "fd":
+    if (not isinstance(p0, np.ndarray) or p0.size < config.CHAIN_KERNEL_MIN_SIZE
+            or p0.dtype.char not in "fd"):
         return False
     shape, dtype = p0.shape[:-1], p0.dtype
     for p in partials:
@@ -116,14 +117,14 @@ def hyper_chain1(g, h, d1, d2, guard, out_g, out_h):
         a = d1[s]
         b = d2[s]
         for i in range(n):
-            out_g[s, i] = _times(g[s, i], a, guard)
+            out_g[s, i] = guarded_times(g[s, i], a, guard)
         idx = 0
         for i in range(n):
             gi = g[s, i]
             for j in range(i, n):
-                v = _times(gi * g[s, j], b, guard)
+                v = guarded_times(gi * g[s, j], b, guard)
                 if has_h:
-                    v += _times(h[s, idx], a, guard)
+                    v += guarded_times(h[s, idx], a, guard)
                 out_h[s, idx] = v
                 idx += 1
 
@@ -138,7 +139,7 @@ def hyper_chain2(gx, hx, gy, hy, fx, fy, fxx, fxy, fyy, guard, out_g, out_h):
         a, b = fx[s], fy[s]
         c, d, e = fxx[s], fxy[s], fyy[s]
         for i in range(n):
-            out_g[s, i] = _times(gx[s, i], a, guard) + _times(gy[s, i], b, guard)
+            out_g[s, i] = guarded_times(gx[s, i], a, guard) + guarded_times(gy[s, i], b, guard)
         idx = 0
         for i in range(n):
             ui = gx[s, i]
@@ -146,11 +147,11 @@ def hyper_chain2(gx, hx, gy, hy, fx, fy, fxx, fxy, fyy, guard, out_g, out_h):
             for j in range(i, n):
                 uj = gx[s, j]
                 wj = gy[s, j]
-                v = (_times(ui * uj, c, guard) + _times(ui * wj + wi * uj, d, guard)
-                     + _times(wi * wj, e, guard))
+                v = (guarded_times(ui * uj, c, guard) + guarded_times(ui * wj + wi * uj, d, guard)
+                     + guarded_times(wi * wj, e, guard))
                 if has_hx:
-                    v += _times(hx[s, idx], a, guard)
+                    v += guarded_times(hx[s, idx], a, guard)
                 if has_hy:
-                    v += _times(hy[s, idx], b, guard)
+                    v += guarded_times(hy[s, idx], b, guard)
                 out_h[s, idx] = v
                 idx += 1

@@ -7,11 +7,12 @@ A plain operand costs nothing extra: only dual operands contribute partials.
 import functools
 import math
 import string
-from typing import Any, Callable, Optional, Sequence, Tuple
+from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
+from .. import config
 from ..rules.ufuncs import custom_ufunc
 from .functions import implements
 from .partials import accumulate, result, split_all
@@ -89,10 +90,9 @@ def _implicit_output(inputs: str) -> str:
     return ("..." if "..." in inputs else "") + "".join(once)
 
 
-#: up to this many multiply-adds a two-operand contraction that is not one matrix product of
-#: one float dtype runs numpy's C einsum loop: einsum's path search costs ~10 us, more than a
-#: small product itself (measured crossover)
-SMALL_EINSUM = 100_000
+# config.SMALL_EINSUM: up to this many multiply-adds a two-operand contraction that is not
+# one matrix product of one float dtype runs numpy's C einsum loop: einsum's path search costs
+# ~10 us, more than a small product itself (measured crossover)
 
 
 def contract(spec: str, *operands: Any, optimize: Any = True) -> Any:
@@ -149,7 +149,7 @@ def _plan(spec: str, shape_a: Tuple[int, ...], shape_b: Tuple[int, ...],
         if any(dims[c] != size for c, size in zip(sa + sb, shape_a + shape_b)):
             plan = None  # sizes that would broadcast: einsum decides
     if plan is None:
-        return None if math.prod(dims.values()) <= SMALL_EINSUM else True
+        return None if math.prod(dims.values()) <= config.SMALL_EINSUM else True
     batch, left, summed, right = (math.prod([dims[c] for c in g]) for g in groups)
     # no batch: a plain matrix product, and a vector side as 1-d (matrix-vector products)
     target_a = (batch, left, summed) if batch != 1 else (left, summed) if left != 1 else (

@@ -300,7 +300,7 @@ class DualNumber(NoSilentConversion, NDArrayOperatorsMixin):
         return np.round(self, decimals)
 
     def __bool__(self) -> bool:
-        return bool(_primal(self))
+        return bool(primal(self))
 
     # --- numpy protocols -----------------------------------------------------------------
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
@@ -335,7 +335,8 @@ def _format_scalar(x: Any, spec: str) -> str:
     return format(x.item(), spec) if hasattr(x, "item") else format(x, spec)
 
 
-def _primal(x: Any) -> Any:
+def primal(x: Any) -> Any:
+    """The plain value under every layer of duals."""
     while isinstance(x, DualNumber):
         x = x.value
     return x

@@ -11,7 +11,7 @@ from typing import Any, Callable, Sequence, Tuple
 import numpy as np
 
 from . import hooks
-from .dual import DualNumber, make
+from .dual import DualNumber, make, primal
 from .tags import fresh
 
 
@@ -41,13 +41,6 @@ def split_all(*operands: Any) -> Tuple[int, Tuple[Any, ...], Tuple[Any, ...]]:
     values, partials = zip(*(split(o, tag) for o in operands))
     n_directions(*partials)
     return tag, values, partials
-
-
-def primal(x: Any) -> Any:
-    """The plain value under every layer of duals."""
-    while isinstance(x, DualNumber):
-        x = x.value
-    return x
 
 
 def _expand(d: Any) -> Any:

@@ -11,8 +11,8 @@ everything else runs on the equivalent dual of duals, so nothing the core suppor
 
 Outer-product terms: an elementwise function adds f''·g gᵀ to every element's Hessian part,
 n² numbers per element although they are the outer product of the n-vector g. With enough
-directions (``TERMS_MIN_N``), or few elements (``TERMS_MAX_PACKED``: a Hessian of a few
-variables), such contributions stay unexpanded as terms ``(c, U, W)``
+directions (``config.HYPERDUAL_TERMS_MIN_N``), or few elements
+(``config.HYPERDUAL_TERMS_MAX_PACKED``: a Hessian of a few variables), such contributions stay unexpanded as terms ``(c, U, W)``
 meaning ``c · U Wᵀ`` per element (their sum is symmetric): later elementwise functions only
 scale ``c``, structural functions (indexing, reshape, concatenate, ...) move ``c``, ``U``
 and ``W`` like values and partials, and ``sum`` contracts them with one GEMM,
@@ -72,8 +72,8 @@ def _packing(n):
 
 def _identity(n, dtype):
     """The gradient part of a seeded vector: one shared read-only identity per size and
-    dtype (up to config.HYPERDUAL_IDENTITY_MAX_N: larger ones are not kept), so that products with it are
-    recognised (``is``) and done as relabellings."""
+    dtype (up to config.HYPERDUAL_IDENTITY_MAX_N: larger ones are not kept), so that products
+    with it are recognised (``is``) and done as relabellings."""
     if n > config.HYPERDUAL_IDENTITY_MAX_N:
         return _read_only(np.eye(n, dtype=dtype))
     return _shared_identity(n, np.dtype(dtype))
@@ -279,7 +279,7 @@ class HyperDual(SecondOrder, NDArrayOperatorsMixin):
         if method != "__call__" or kwargs:
             return _via_nested(getattr(ufunc, method), inputs, kwargs)
         if ufunc in PRIMAL:
-            return ufunc(*(_primal(a) for a in inputs))
+            return ufunc(*(_value_of(a) for a in inputs))
         return _via_nested(ufunc, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
@@ -293,7 +293,7 @@ class HyperDual(SecondOrder, NDArrayOperatorsMixin):
             _refuse_writes()
         category = _functions.CATEGORY.get(func)
         if category == "primal":
-            return func(*(_primal(a) for a in args), **kwargs)
+            return func(*(_value_of(a) for a in args), **kwargs)
         if func is np.sum and args and isinstance(args[0], HyperDual) and args[0]._terms:
             return _sum(*args, **kwargs)
         if category in ("structural", "linear"):
@@ -303,7 +303,7 @@ class HyperDual(SecondOrder, NDArrayOperatorsMixin):
         return _via_nested(func, args, kwargs)
 
 
-def _primal(a):
+def _value_of(a):
     return a.value if isinstance(a, HyperDual) else primal(a)
 
 
@@ -402,19 +402,19 @@ def _operands(inputs):
     return values, tuple(live), n
 
 
-#: outer-product terms are kept from this many directions on, and below it where an
-#: operation's packed Hessian part holds at most TERMS_MAX_PACKED numbers (a Hessian of a
-#: few variables: there the kernels' per-call costs outweigh the pass they save); on larger
-#: arrays with few directions the packed part is small and the kernels win (measured:
-#: benchmarks/second_order.py at n = 10, 2-2.5x on elementwise Hessian parts of 10^5
-#: elements). At most MAX_TERMS per array (then expanded).
-# (config.HYPERDUAL_TERMS_MIN_N, config.HYPERDUAL_TERMS_MAX_PACKED, config.HYPERDUAL_MAX_TERMS)
+# Outer-product terms are kept from config.HYPERDUAL_TERMS_MIN_N directions on, and below it
+# where an operation's packed Hessian part holds at most config.HYPERDUAL_TERMS_MAX_PACKED
+# numbers (a Hessian of a few variables: there the kernels' per-call costs outweigh the pass
+# they save); on larger arrays with few directions the packed part is small and the kernels
+# win (measured: benchmarks/second_order.py at n = 10, 2-2.5x on elementwise Hessian parts of
+# 10^5 elements). At most config.HYPERDUAL_MAX_TERMS per array (then expanded).
 
 
 def _kernels_size(n, size):
     """Whether the kernels, not terms, take an elementwise function of ``size`` elements with
     ``n`` directions (few directions on a large array; see above)."""
-    return n < config.HYPERDUAL_TERMS_MIN_N and size * n * (n + 1) // 2 > config.HYPERDUAL_TERMS_MAX_PACKED
+    return (n < config.HYPERDUAL_TERMS_MIN_N
+            and size * n * (n + 1) // 2 > config.HYPERDUAL_TERMS_MAX_PACKED)
 
 
 def _maybe_nonzero(x):
@@ -624,7 +624,7 @@ def _scaled_terms(inputs, coefficients, shape):
         if isinstance(a, HyperDual) and a._terms:
             terms += [_broadcast_term(c if k == 1.0 else c * k, u, w, shape)
                       for c, u, w in a._terms]
-    if len(terms) > config.HYPERDUAL_MAX_TERMS:  # expand them; (c, U, W) of a sum would just keep growing
+    if len(terms) > config.HYPERDUAL_MAX_TERMS:  # expand: (c, U, W) of a sum would keep growing
         for a in inputs:
             if isinstance(a, HyperDual):
                 a._expand()

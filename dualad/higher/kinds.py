@@ -1,5 +1,5 @@
 """What the higher-order number types share: their fallback signals, and a marker base that
-lets Taylor recognise HyperDual without importing it (higher/hyperdual.py imports higher/taylor.py)."""
+lets Taylor recognise HyperDual without importing it (hyperdual.py imports taylor.py)."""
 
 
 class TaylorUnsupported(TypeError):
