@@ -208,11 +208,11 @@ class custom_jvp:
                             "arguments")
         if "hyper" in kinds:
             if self.rule is not None and len(args) <= 2:
-                return hyperdual._apply_rule(self, self.rule, args)
-            return hyperdual._via_nested(self, args, kwargs)  # the equivalent dual of duals
+                return hyperdual.apply_rule(self, self.rule, args)
+            return hyperdual.via_nested(self, args, kwargs)  # the equivalent dual of duals
         if "taylor" in kinds:
             if self.rule is not None:
-                return taylor._apply_rule(self, self.rule, args)
+                return taylor.apply_rule(self, self.rule, args)
             raise TaylorUnsupported(f"dualad: custom_jvp function {self.__name__} in Taylor "
                                     "mode")
         if self.rule is not None:

@@ -28,8 +28,8 @@ Kernels come from the one generator of chain-rule loops (``loops.generate``: a p
 kernel is a chain of length one that computes the value too) and compile lazily on first
 use: generated source cannot be cached on disk by numba, so each (rule, layout) pays its
 compile once per process; ``benchmarks/kernels.py`` measures it. Only float64 data of at
-least ``config.FUSED_MIN_SIZE`` elements takes this route: numpy's float32 loops are SIMD code that numba's libm calls do not
-reproduce bit for bit.
+least ``config.FUSED_MIN_SIZE`` elements takes this route: numpy's float32 loops are SIMD
+code that numba's libm calls do not reproduce bit for bit.
 """
 import re
 import threading
@@ -115,8 +115,9 @@ def _same(a, b):
 
 def value(ufunc, values):
     """``ufunc(*values)``: the value of a rule on dual data. sin and cos of float64 arrays of
-    at least config.FUSED_MIN_SIZE elements come from ``_vmath``'s vectorized kernels, within 1 ulp of
-    numpy's (whose float64 sin and cos are libm's scalar code: ``benchmarks/kernels.py`` (f)
+    at least config.FUSED_MIN_SIZE elements come from ``vmath``'s vectorized kernels, within
+    1 ulp of numpy's (whose float64 sin and cos are libm's scalar code:
+    ``benchmarks/kernels.py`` (f)
     times both); numpy computes the arguments beyond ``accel.vmath.LIMIT``, inf and nan."""
     kernel = _vmath.ARRAY.get(ufunc)
     if kernel is not None and len(values) == 1:

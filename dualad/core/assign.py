@@ -12,7 +12,9 @@ from typing import Any
 import numpy as np
 
 from . import hooks
+from ..errors import not_real
 from .dual import DualNumber, _partials_index, make
+from .ufunc import real_operand
 from .partials import primal, split, tag_of, zeros_partials
 
 
@@ -66,6 +68,12 @@ def _prepare(target: DualNumber, item: Any) -> None:
 
 
 def setitem(target: DualNumber, index: Any, item: Any) -> None:
+    """``target[index] = item`` for an index of plain values (``DualNumber.__setitem__``)."""
+    convert = hooks.as_array_dual.get(type(item))  # a scalar dual: a 0-d DualNumber
+    real = real_operand(item if convert is None else convert(item), "item")
+    if real is None:
+        raise not_real("item", item)
+    item = real
     _prepare(target, item)
     iv, ip = split(item, target._tag)
     before_write = hooks.before_write

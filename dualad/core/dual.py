@@ -5,7 +5,6 @@ Storage and shape only. Arithmetic is not written here: Python operators become 
 numpy functions go through the registry in ``functions.py``. Both reach the class through
 the slots of ``hooks.py``, so this module imports no dispatch code.
 """
-import numbers
 from typing import Any, Callable, Iterator, Optional, Tuple
 
 import numpy as np
@@ -66,26 +65,6 @@ class NoSilentConversion:
     def __array__(self, dtype: Any = None, copy: Optional[bool] = None) -> np.ndarray:
         raise TypeError(DROP_MSG.format(what="a plain numpy array") + " To build an array "
                         "of duals use np.stack([...]) or np.concatenate, not np.array.")
-
-
-def real_operand(a: Any, what: str = "operand") -> Any:
-    """Operands we understand, with lists made arrays; None means 'not ours'. Numbers that are
-    not real (complex, a Fraction, str or object arrays) raise a TypeError naming them: numpy
-    would drop an imaginary part or compute an object array that fails later."""
-    t = type(a)
-    if t is DualNumber or t is float or t is int:  # the usual operands, cheaply
-        return a
-    if isinstance(a, (DualNumber, int, float)):  # bool, np.float64: python scalars stay
-        return a                                 # weakly typed (float32 duals stay float32)
-    if isinstance(a, (np.ndarray, np.generic)):
-        if a.dtype.kind in "biuf":
-            return a
-        raise not_real(what, a)
-    if isinstance(a, numbers.Number):  # complex, Fraction, Decimal
-        raise not_real(what, a)
-    if isinstance(a, (list, tuple)):
-        return real_operand(np.asarray(a), what)
-    return None
 
 
 def square_or_power(x: Any, exponent: Any) -> Any:
@@ -208,11 +187,7 @@ class DualNumber(NoSilentConversion, NDArrayOperatorsMixin):
         return view
 
     def __setitem__(self, index: Any, item: Any) -> None:
-        convert = hooks.as_array_dual.get(type(item))  # a scalar dual: a 0-d DualNumber
-        real = real_operand(item if convert is None else convert(item), "item")
-        if real is None:
-            raise not_real("item", item)
-        hooks.setitem(self, _plain_index(index), real)
+        hooks.setitem(self, _plain_index(index), item)
 
     def reshape(self, *shape: Any, **kwargs: Any) -> Any:
         if len(shape) == 1 and not isinstance(shape[0], int):

@@ -10,6 +10,7 @@ from typing import Any, Callable, Sequence, Tuple
 
 import numpy as np
 
+from .. import config
 from . import hooks
 from .dual import DualNumber, make, primal
 from .tags import fresh
@@ -80,7 +81,7 @@ def chain(p: Any, d: Any, guard: bool = True, scratch: bool = False) -> Any:
     if p is None:
         return None
     kernels = hooks.chain_kernels
-    if kernels is not None and kernels.fusable((p,), (d,)):
+    if kernels is not None and _large(p) and kernels.fusable((p,), (d,)):
         n = p.shape[-1]
         # a derivative array nobody else holds can take the result when n == 1
         out = d[..., None] if n == 1 and scratch else np.empty_like(p)
@@ -89,6 +90,11 @@ def chain(p: Any, d: Any, guard: bool = True, scratch: bool = False) -> Any:
     if not guard:
         return p * _expand(d)
     return times_array(p, _expand(d))
+
+
+def _large(p: Any) -> bool:
+    # enough partials for the chain-rule kernels (accel): below, numpy's passes are cheaper
+    return type(p) is np.ndarray and p.size >= config.CHAIN_KERNEL_MIN_SIZE
 
 
 def times_array(p: Any, d: Any) -> Any:
@@ -116,7 +122,7 @@ def all_finite(d: Any) -> bool:
 def chain_same(p: Any, dx: Any, dy: Any, guard: bool = True) -> Any:
     """``chain(p, dx + dy)``: a binary rule applied to one dual twice (x * x)."""
     kernels = hooks.chain_kernels
-    if kernels is not None and kernels.fusable((p,), (dx, dy)):
+    if kernels is not None and _large(p) and kernels.fusable((p,), (dx, dy)):
         out = np.empty_like(p)
         n = p.shape[-1]
         kernels.chain_same(p.reshape(-1, n), dx.reshape(-1), dy.reshape(-1), guard,
@@ -128,7 +134,7 @@ def chain_same(p: Any, dx: Any, dy: Any, guard: bool = True) -> Any:
 def chain_sum(p: Any, dx: Any, q: Any, dy: Any, guard: bool = True) -> Any:
     """``chain(p, dx) + chain(q, dy)``: both arguments of a binary rule, fused when possible."""
     kernels = hooks.chain_kernels
-    if (kernels is not None and p is not None and q is not None
+    if (kernels is not None and _large(p) and q is not None
             and kernels.fusable((p, q), (dx, dy))):
         out = np.empty_like(p)
         n = p.shape[-1]

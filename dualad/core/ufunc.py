@@ -5,37 +5,65 @@ Every ufunc numpy can hand us is in exactly one category: a rule in ``RULES``; `
 (several outputs or a core signature: matmul, modf, ...); or ``UNSUPPORTED`` (integer, bit and
 string ufuncs). Anything else raises a TypeError naming it.
 """
+import numbers
 import sys
 from typing import Any, Callable, Sequence, Tuple
 
 import numpy as np
 
-from ..errors import checked
+from .. import config
+from ..errors import checked, not_real
 from ..rules import RULES, Rule
 from ..rules.ufuncs import CUSTOM, PRIMAL, UNSUPPORTED, custom_ufunc
 from . import hooks
-from .dual import DualNumber, make, real_operand
+from .dual import DualNumber, make
 from .functions import running_extremum
 from .partials import (accumulate, chain, chain_same, chain_sum, derivative, n_directions,
                        primal, result, split, top_tag, zeros_partials)
 from .tags import _running
 
+def real_operand(a: Any, what: str = "operand") -> Any:
+    """Operands we understand, with lists made arrays; None means 'not ours'. Numbers that are
+    not real (complex, a Fraction, str or object arrays) raise a TypeError naming them: numpy
+    would drop an imaginary part or compute an object array that fails later."""
+    t = type(a)
+    if t is DualNumber or t is float or t is int:  # the usual operands, cheaply
+        return a
+    if isinstance(a, (DualNumber, int, float)):  # bool, np.float64: python scalars stay
+        return a                                 # weakly typed (float32 duals stay float32)
+    if isinstance(a, (np.ndarray, np.generic)):
+        if a.dtype.kind in "biuf":
+            return a
+        raise not_real(what, a)
+    if isinstance(a, numbers.Number):  # complex, Fraction, Decimal
+        raise not_real(what, a)
+    if isinstance(a, (list, tuple)):
+        return real_operand(np.asarray(a), what)
+    return None
+
+
 def apply_rule(ufunc: Any, rule: Rule, inputs: Sequence[Any]) -> Any:
     """Apply ``rule`` for ``ufunc`` to operands of which at least one is a dual."""
     tag = top_tag(inputs)
+    # accel's routes (hooks) pay on large data only: small data never calls into them
+    size = _size(inputs) if hooks.value is not None else 0
     defer = hooks.defer
-    if defer is not None and rule.kind != "zero" and tag in _running:
-        deferred = defer(ufunc, rule, inputs, tag)  # inside a helper: perhaps later, fused
+    if (defer is not None and size >= config.DEFER_MIN_SIZE and rule.kind != "zero"
+            and tag in _running):  # inside a helper: perhaps later, one pass over a chain
+        deferred = defer(ufunc, rule, inputs, tag)
         if deferred is not None:
             return deferred
     values, partials = zip(*(split(a, tag) for a in inputs))
     n = n_directions(*partials)
-    fuse = hooks.fused
-    if fuse is not None and rule.kind in ("unary", "binary"):  # large float64 data: one pass
-        fused = fuse(ufunc, rule, values, partials)
-        if fused is not None:
-            return result(fused[0], fused[1], tag)
-    ans = value(ufunc, values)
+    if size >= config.FUSED_MIN_SIZE:
+        fuse = hooks.fused
+        if fuse is not None and rule.kind in ("unary", "binary"):  # float64 data: one pass
+            fused = fuse(ufunc, rule, values, partials)
+            if fused is not None:
+                return result(fused[0], fused[1], tag)
+        ans = hooks.value(ufunc, values)  # type: ignore[misc]
+    else:
+        ans = ufunc(*values)
     kind = rule.kind
     if kind == "linear":
         return result(ans, linear_partials(rule, partials), tag)
@@ -53,10 +81,14 @@ def apply_rule(ufunc: Any, rule: Rule, inputs: Sequence[Any]) -> Any:
     return result(ans, out, tag)
 
 
-def value(ufunc: Any, values: Sequence[Any]) -> Any:
-    """``ufunc(*values)``, a rule's value on plain data (accel's hook where it is filled)."""
-    fill = hooks.value
-    return ufunc(*values) if fill is None else fill(ufunc, values)
+def _size(inputs: Sequence[Any]) -> int:
+    """The most elements of a plain array among ``inputs`` and the values of their duals."""
+    size = 0
+    for a in inputs:
+        v = a.value if type(a) is DualNumber else a
+        if type(v) is np.ndarray and v.size > size:
+            size = v.size
+    return size
 
 
 def _chained(ufunc: Any, rule: Rule, values: Sequence[Any], partials: Sequence[Any], ans: Any,

@@ -12,10 +12,11 @@ everything else runs on the equivalent dual of duals, so nothing the core suppor
 Outer-product terms: an elementwise function adds f''·g gᵀ to every element's Hessian part,
 n² numbers per element although they are the outer product of the n-vector g. With enough
 directions (``config.HYPERDUAL_TERMS_MIN_N``), or few elements
-(``config.HYPERDUAL_TERMS_MAX_PACKED``: a Hessian of a few variables), such contributions stay unexpanded as terms ``(c, U, W)``
-meaning ``c · U Wᵀ`` per element (their sum is symmetric): later elementwise functions only
-scale ``c``, structural functions (indexing, reshape, concatenate, ...) move ``c``, ``U``
-and ``W`` like values and partials, and ``sum`` contracts them with one GEMM,
+(``config.HYPERDUAL_TERMS_MAX_PACKED``: a Hessian of a few variables), such contributions
+stay unexpanded as terms ``(c, U, W)`` meaning ``c · U Wᵀ`` per element (their sum is
+symmetric): later elementwise functions only scale ``c``, structural functions (indexing,
+reshape, concatenate, ...) move ``c``, ``U`` and ``W`` like values and partials, and ``sum``
+contracts them with one GEMM,
 ``(c·U)ᵀ W``. For a Hessian that is a sum of elementwise terms (the usual objective), no
 operation then moves n²/2 numbers per element through memory; the final sum does its
 multiply-adds inside one BLAS call. Any other function first expands the terms into the
@@ -269,7 +270,7 @@ class HyperDual(SecondOrder, NDArrayOperatorsMixin):
         if method == "__call__" and not kwargs:  # the usual case first: a rule, or a product
             rule = RULES.get(ufunc)
             if rule is not None:
-                return _apply_rule(ufunc, rule, inputs)
+                return apply_rule(ufunc, rule, inputs)
             if ufunc is np.matmul:
                 _check_no_dual(inputs)  # (numpy functions of them are refused by type)
                 return _bilinear(np.matmul, inputs, kwargs)
@@ -277,10 +278,10 @@ class HyperDual(SecondOrder, NDArrayOperatorsMixin):
         if kwargs.get("out") is not None or method == "at":
             _refuse_writes()
         if method != "__call__" or kwargs:
-            return _via_nested(getattr(ufunc, method), inputs, kwargs)
+            return via_nested(getattr(ufunc, method), inputs, kwargs)
         if ufunc in PRIMAL:
             return ufunc(*(_value_of(a) for a in inputs))
-        return _via_nested(ufunc, inputs, kwargs)
+        return via_nested(ufunc, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
         if len(types) != 1 or HyperDual not in types:  # (else: HyperDuals only, the usual)
@@ -300,7 +301,7 @@ class HyperDual(SecondOrder, NDArrayOperatorsMixin):
             return _as_stacked(func, args, kwargs, structural=category == "structural")
         if func in (np.dot, np.tensordot, np.inner, np.einsum):
             return _bilinear(func, args, kwargs)
-        return _via_nested(func, args, kwargs)
+        return via_nested(func, args, kwargs)
 
 
 def _value_of(a):
@@ -318,7 +319,7 @@ def _operator(ufunc, name):
     def operator(self, other):
         kind = type(other)
         if kind is HyperDual or kind is float or kind is np.ndarray:
-            return _apply_rule(ufunc, rule, (other, self) if reflected else (self, other))
+            return apply_rule(ufunc, rule, (other, self) if reflected else (self, other))
         return mixin(self, other)
     operator.__name__ = operator.__qualname__ = name
     return operator
@@ -483,7 +484,7 @@ def _flat(x, shape, dtype, width=None):
     return x.reshape(-1) if width is None else x.reshape(-1, width)
 
 
-def _apply_rule(ufunc, rule, inputs):
+def apply_rule(ufunc, rule, inputs):
     values, live, n = _operands(inputs)  # (refuses DualNumber and Taylor: custom.py calls it)
     ans = ufunc(*values)
     if type(ans) is not np.ndarray:
@@ -871,7 +872,7 @@ def _bilinear(func, args, kwargs):
             return _as_stacked(func, args, kwargs)  # linear in the one varying operand
         return _one_sided(func, args, kwargs, spec, *operands)
     if spec is None:
-        return _via_nested(func, args, kwargs)
+        return via_nested(func, args, kwargs)
     return _product(func, args, kwargs, spec, *operands)
 
 
@@ -981,7 +982,7 @@ def _product(func, args, kwargs, spec, a, b):
 
 
 # --- everything else: the equivalent dual of duals ---------------------------------------
-def _via_nested(func, args, kwargs):
+def via_nested(func, args, kwargs):
     with fresh(2) as (inner, outer):  # live: func may call helpers
         n = None
 

@@ -17,7 +17,8 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from ..core import functions as _functions
 from ..core.dual import (DualNumber, _as_float_array, _partials_index, _plain_index,
-                         missing_method, real_operand)
+                         missing_method)
+from ..core.ufunc import real_operand
 from ..core.partials import through_stacked
 from ..errors import checked, is_ufunc, not_real, whole
 from ..rules.table import RULES
@@ -142,7 +143,7 @@ class Taylor(NDArrayOperatorsMixin):
         rule = RULES.get(ufunc)
         if rule is None:
             raise TaylorUnsupported(f"dualad: numpy.{ufunc.__name__} in Taylor mode")
-        return _constants_stay(_apply_rule(ufunc, rule, inputs), inputs)
+        return _constants_stay(apply_rule(ufunc, rule, inputs), inputs)
 
     def __array_function__(self, func, types, args, kwargs):
         if not all(issubclass(t, (Taylor, np.ndarray)) for t in types):
@@ -397,7 +398,7 @@ _RECURRENCES = {
 
 
 # --- everything else in the table: c' = sum_i f_i(a, c) a_i', order by order --------------
-def _apply_rule(ufunc, rule, inputs):
+def apply_rule(ufunc, rule, inputs):
     order, dtype = _common(inputs)
     cs = [_coeffs(a, order, dtype) for a in inputs]
     # constants go in as given: an integer argument (ldexp's exponent) must stay integer
