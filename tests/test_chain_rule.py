@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import dualad as ad
-from dualad import accel, config
+from dualad import config
 from dualad.accel import chains, fused, kernels, loops
 from dualad.core.partials import chain, chain_same, chain_sum, times
 from dualad.higher import hyperdual
@@ -51,15 +51,6 @@ def test_times_is_the_guarded_product():
     assert times(0.0, NAN) == 0.0 and np.isnan(times(INF, 0.0))
     assert times(-0.0, 2.0) == 0.0 and np.signbit(times(-0.0, 2.0))  # a finite d: p * d
     assert times(0.0, INF, guard=False) != times(0.0, INF, guard=False)  # unguarded: nan
-
-
-@pytest.fixture
-def numpy_only():
-    accel.uninstall()
-    try:
-        yield
-    finally:
-        accel.install()
 
 
 def test_numpy_route(numpy_only):

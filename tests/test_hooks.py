@@ -29,15 +29,6 @@ def small_linalg(v):
     return np.linalg.solve(a, np.sin(v)) @ v
 
 
-@pytest.fixture
-def numpy_only():
-    accel.uninstall()
-    try:
-        yield
-    finally:
-        accel.install()
-
-
 def _run(helper, f, x, *args):
     with np.errstate(all="ignore"):
         return helper(f, x, *args)
