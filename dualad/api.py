@@ -7,6 +7,7 @@ scalar derivative). A sparse Jacobian is only another seed matrix.
 """
 import functools
 import math
+from contextvars import ContextVar
 from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -17,8 +18,9 @@ from .core.partials import primal
 from .core.pytree import flatten, is_tree, leaves
 from .core.seed import as_output, drop_finished, extract, plain, seed
 from .core.tags import new_tag, running
-from .errors import whole
+from .errors import foreign, whole
 from .higher.hyperdual import HyperDual, _pairs
+from .higher.kinds import FallbackWatch
 from .higher.taylor import PerturbationMix, Taylor, TaylorUnsupported
 from .scalar import ScalarDual, to_dual
 from .scalar import derivative as scalar_derivative
@@ -32,6 +34,9 @@ def _as_input(x: Any, name: str = "x") -> Any:
         return x
     if type(x) is ScalarDual:  # (a helper called inside f of derivative on a float)
         return to_dual(x)
+    err = foreign(x, name)  # a masked array, np.matrix, pandas object: its meaning would go
+    if err is not None:
+        raise err
     try:
         arr = np.asarray(x)
     except TypeError as err:
@@ -89,7 +94,7 @@ def derivative(f: Callable[[Any], Any], x: Any, order: int = 1) -> Any:
     if type(order) is not int or order < 0:  # (the check inline for the scalar path)
         order = whole(order, "order", 0)
     if (type(x) is float or type(x) is int) and (order == 1 or order == 2) \
-            and not (_RUNNING["taylor"] or _RUNNING["hyperdual"]) or type(x) is ScalarDual:
+            and not (_TAYLOR_RUNNING.get() or _HYPERDUAL_RUNNING.get()) or type(x) is ScalarDual:
         return scalar_derivative(f, x, order)  # plain-Python scalars: dualad/scalar.py
     x = _as_input(x)
     if np.ndim(x) != 0:
@@ -109,20 +114,27 @@ def derivative(f: Callable[[Any], Any], x: Any, order: int = 1) -> Any:
 
 # Taylor and HyperDual carry no tags: while a pass of one kind runs, a helper called inside f
 # uses nested duals, and the enclosing pass, meeting them, redoes its work with nested duals.
-_RUNNING = {"taylor": 0, "hyperdual": 0}
+# Per thread and context: a pass running in another thread is no reason for the nested route.
+_TAYLOR_RUNNING = ContextVar("dualad_taylor_running", default=False)
+_HYPERDUAL_RUNNING = ContextVar("dualad_hyperdual_running", default=False)
 
 
 def _taylor_derivative(f: Callable[[Any], Any], x: Any, order: int) -> Any:
     """The order-th derivative by Taylor mode, or None where f needs what it lacks."""
-    if _RUNNING["taylor"]:
+    if _TAYLOR_RUNNING.get():
         return None  # a Taylor number of the enclosing call would be taken for ours
-    _RUNNING["taylor"] += 1
+    running_token = _TAYLOR_RUNNING.set(True)
     try:
-        y = f(Taylor.variable(x, order))
-    except TaylorUnsupported:
-        return None  # nested duals cover everything the core supports
+        with FallbackWatch() as watch:
+            y = f(Taylor.variable(x, order))
+    except Exception as err:
+        if isinstance(err, TaylorUnsupported) or watch.signalled:
+            return None  # nested duals cover everything the core supports
+        raise
     finally:
-        _RUNNING["taylor"] -= 1
+        _TAYLOR_RUNNING.reset(running_token)
+    if watch.signalled:
+        return None  # a fallback signal that f caught (except TypeError): y may be wrong
     if isinstance(y, Taylor):
         return plain(y.derivatives()[..., order])
     y = as_output(y)
@@ -286,14 +298,21 @@ def value_grad_hessian(f: Callable[[Any], Any], x: Any, chunk_size: Optional[int
     x = _as_input(x)
     result = None
     # inside another hyperdual pass (whose HyperDuals have no tag), or for a dual x: nested
-    if method == "hyperdual" and not isinstance(x, DualNumber) and not _RUNNING["hyperdual"]:
-        _RUNNING["hyperdual"] += 1
+    if (method == "hyperdual" and not isinstance(x, DualNumber)
+            and not _HYPERDUAL_RUNNING.get()):
+        running_token = _HYPERDUAL_RUNNING.set(True)
         try:
-            result = _hyperdual_hessian(f, x, chunk_size)
-        except PerturbationMix:
-            pass  # f differentiates inside, or runs inside a derivative: nested duals
+            with FallbackWatch() as watch:
+                result = _hyperdual_hessian(f, x, chunk_size)
+            if watch.signalled:
+                result = None  # a fallback signal that f caught (except TypeError)
+        except Exception as err:
+            # f differentiates inside, runs inside a derivative, or does what HyperDual does
+            # not (x.mean(), x[i] = ...), the signal raised or caught: nested duals
+            if not (isinstance(err, PerturbationMix) or watch.signalled):
+                raise
         finally:
-            _RUNNING["hyperdual"] -= 1
+            _HYPERDUAL_RUNNING.reset(running_token)
     if result is None:
         value, grad = None, None
 

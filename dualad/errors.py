@@ -6,6 +6,9 @@ through these.
 >>> print(not_real("x", "a string"))
 dualad: x must be real numbers, got str
 """
+import sys
+from typing import Any, Optional
+
 import numpy as np
 
 DROP_MSG = (
@@ -28,6 +31,84 @@ def not_real(what: str, x: object) -> TypeError:
         return TypeError(f"dualad: complex {what} is not supported (got {got}); "
                          "pass real and imaginary parts as separate real arrays")
     return TypeError(f"dualad: {what} must be real numbers, got {got}")
+
+
+# --- array types whose meaning a plain array would lose --------------------------------------
+_MASKED = ("(its mask would be dropped); pass np.ma.filled(a, fill) or a.data with the mask "
+           "applied yourself")
+_MATRIX = "(its * is a matrix product); use np.asarray(m) and @ for matrix products"
+_PANDAS = ("(labels and alignment would be lost); pass plain arrays: s.to_numpy(), "
+           "df.to_numpy()")
+_verdicts: dict = {}  # type -> None (fine) or the message template (refused)
+
+
+def _verdict(t: type) -> Optional[str]:
+    """None for a type whose objects mean what np.asarray of them means, else the template of
+    the refusal ('{what}' to fill in). numpy.ma and np.matrix are ndarray subclasses that
+    change what numpy computes; pandas objects compute by label; another ndarray subclass
+    with its own __array_ufunc__ or __array_function__ may too. (pandas is never imported.)"""
+    module = getattr(t, "__module__", None) or ""
+    name = getattr(t, "__qualname__", t.__name__)
+    if issubclass(t, np.ma.MaskedArray):
+        kind = "numpy.ma.MaskedArray" if t is np.ma.MaskedArray else \
+            f"{module}.{name} (a numpy.ma.MaskedArray)"
+        return f"dualad: {kind} is not supported as {{what}} {_MASKED}"
+    if issubclass(t, np.matrix):
+        kind = "numpy.matrix" if t is np.matrix else f"{module}.{name} (a numpy.matrix)"
+        return f"dualad: {kind} is not supported as {{what}} {_MATRIX}"
+    if module == "pandas" or module.startswith("pandas."):
+        return f"dualad: pandas.{t.__name__} is not supported as {{what}} {_PANDAS}"
+    if issubclass(t, np.ndarray) and t is not np.ndarray and (
+            t.__array_ufunc__ is not np.ndarray.__array_ufunc__
+            or t.__array_function__ is not np.ndarray.__array_function__):
+        return (f"dualad: {module}.{name} (an ndarray subclass with its own numpy semantics) "
+                "is not supported as {what}; pass np.asarray(a) if plain arrays mean the same")
+    return None
+
+
+def foreign(x: Any, what: str = "an operand") -> Optional[TypeError]:
+    """The TypeError refusing ``x`` (a masked array, an np.matrix, a pandas object, ...: see
+    ``_verdict``) or None; lists and tuples are searched, as np.asarray would read them.
+
+    >>> print(foreign(np.ma.masked_array([1.0], mask=[1]), "x"))  # doctest: +ELLIPSIS
+    dualad: numpy.ma.MaskedArray is not supported as x (its mask would be dropped); pass ...
+    >>> foreign([1.0, np.ones(2)]) is None
+    True
+    """
+    t = type(x)
+    if t is list or t is tuple:
+        for e in x:
+            err = foreign(e, what)
+            if err is not None:
+                return err
+        return None
+    try:
+        msg = _verdicts[t]
+    except KeyError:
+        msg = _verdicts[t] = _verdict(t)
+    return None if msg is None else TypeError(msg.format(what=what))
+
+
+def foreign_caller() -> Optional[TypeError]:
+    """The refusal of a foreign array type whose own code (numpy.ma's or pandas' operators:
+    ``masked * x``, ``series + x``) is converting a dual to a plain array, or None. For the
+    message only: it reads the modules of the calling frames up to the first that is not
+    numpy's, pandas' or dualad's (the user's code)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        parts = (frame.f_globals.get("__name__") or "").split(".")
+        if parts[:2] == ["numpy", "ma"]:
+            return TypeError("dualad: numpy.ma.MaskedArray cannot be combined with a dual "
+                             f"{_MASKED}")
+        if parts[:2] == ["numpy", "matrixlib"]:
+            return TypeError(f"dualad: numpy.matrix cannot be combined with a dual {_MATRIX}")
+        if parts[0] == "pandas":
+            return TypeError("dualad: pandas objects (Series, DataFrame, Index) cannot be "
+                             f"combined with a dual {_PANDAS}")
+        if parts[0] not in ("numpy", "dualad"):
+            return None
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
 
 
 def whole(k: object, name: str, least: int) -> int:

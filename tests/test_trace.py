@@ -181,3 +181,42 @@ def test_property_a_replayed_program_agrees_with_the_dual_route(case):
         return
     got = _traced(ufunc, rule, later_point, live)  # replays (or traces again at a guard)
     assert _agree(got, _dual_route(ufunc, rule, later_point, live))
+
+
+def test_a_derivative_that_raised_once_is_traced_again_later():
+    # a derivative may raise at some points only: the rule is not given up on for good
+    calls = {"n": 0}
+
+    def d(x, a):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ValueError("outside the domain at this point")
+        return np.cos(x)
+    new = np.frompyfunc(lambda x: x, 1, 1)  # a ufunc of no table: its key is its own
+    rule = Rule("unary", (d,), ((0.0, 1.0),))
+    values, live, ans = [np.array([0.3, 0.6])], (0,), np.sin(np.array([0.3, 0.6]))
+    with pytest.raises(Untraceable, match="outside the domain"):
+        second_derivatives(new, rule, values, live, ans)
+    for _ in range(3):  # the next calls wait (the nested route), then it is traced again
+        try:
+            first, second = second_derivatives(new, rule, values, live, ans)
+            break
+        except Untraceable:
+            continue
+    else:
+        pytest.fail("the rule was never traced again")
+    assert np.allclose(first[0], np.cos(values[0]))
+    assert np.allclose(second[0][0], -np.sin(values[0]))
+    assert _trace._PROGRAMS[(new, live, 1)][1].steps  # a program now
+
+
+def test_a_derivative_that_always_raises_is_given_up_after_a_few_tries():
+    new = np.frompyfunc(lambda x: x, 1, 1)
+    rule = Rule("unary", (lambda x, a: float(x) * x,), ((0.0, 1.0),))
+    tries = 0
+    for _ in range(2 ** 10):
+        try:
+            second_derivatives(new, rule, [np.ones(2)], (0,), np.ones(2))
+        except Untraceable as e:
+            tries += e.__cause__ is not None  # (a fresh trace failed, not a wait)
+    assert 2 <= tries <= _trace._MAX_TRIES

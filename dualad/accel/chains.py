@@ -31,6 +31,7 @@ about to write (``before_write``); writing into a dual's ``.value`` array direct
 supported while a helper runs.
 """
 import functools
+import os
 import threading
 import weakref
 from typing import Any
@@ -52,6 +53,15 @@ _PENDING: "weakref.WeakSet[Any]" = weakref.WeakSet()  # deferred nodes not yet m
 _SEEN: dict[Any, int] = {}  # chain structure -> times seen (compiled from the second time on)
 _GRAPH_KERNELS: dict[Any, Any] = {}  # chain structure -> compiled pass
 _LOCK = threading.Lock()
+
+
+def _renew_lock() -> None:
+    # in a forked child, a lock that another thread of the parent held stays held forever
+    global _LOCK
+    _LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_renew_lock)
 
 
 class Deferred(Pending):

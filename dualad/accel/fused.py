@@ -31,6 +31,7 @@ compile once per process; ``benchmarks/kernels.py`` measures it. Only float64 da
 least ``config.FUSED_MIN_SIZE`` elements takes this route: numpy's float32 loops are SIMD
 code that numba's libm calls do not reproduce bit for bit.
 """
+import os
 import re
 import threading
 import time
@@ -59,6 +60,15 @@ _KERNELS: dict[Any, Any] = {}  # (ufunc, fuse_value, wide, case) -> numba dispat
 _SHARES: dict[Any, Any] = {}
 _PAYS: dict[Any, bool] = {}  # ufunc -> whether its kernel beat the numpy path when timed (see pays)
 _LOCK = threading.Lock()
+
+
+def _renew_lock() -> None:
+    # in a forked child, a lock that another thread of the parent held stays held forever
+    global _LOCK
+    _LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_renew_lock)
 
 
 def _value_derivative_kernel(ufunc, d):

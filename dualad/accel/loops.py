@@ -9,6 +9,7 @@ and the passes over chains of deferred rules of ``chains.py``. Their pieces:
 - ``guarded_times``: THE guarded product of the chain rule (``core.partials.times``),
   compiled; ``as_float`` and ``add`` turn derivative results into floats.
 """
+import os
 import threading
 import types as _pytypes
 from typing import Any
@@ -26,6 +27,15 @@ _DERIVS: dict[Any, Any] = {}  # ufunc -> its derivatives compiled for scalars
 # ufunc -> its derivative with vmath's sin and cos: (fast, any, array), or None
 _VDERIVS: dict[Any, Any] = {}
 _LOCK = threading.Lock()
+
+
+def _renew_lock() -> None:
+    # in a forked child, a lock that another thread of the parent held stays held forever
+    global _LOCK
+    _LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_renew_lock)
 
 
 # --- scalar helpers usable inside the kernels ----------------------------------------------

@@ -5,13 +5,15 @@ Storage and shape only. Arithmetic is not written here: Python operators become 
 numpy functions go through the registry in ``functions.py``. Both reach the class through
 the slots of ``hooks.py``, so this module imports no dispatch code.
 """
+import math
+from copy import deepcopy
 from typing import Any, Callable, Iterator, Optional, Tuple
 
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
-from ..errors import DROP_MSG, not_real
-from . import hooks
+from ..errors import DROP_MSG, foreign, foreign_caller, not_real
+from . import hooks, tags
 from .hooks import Pending
 
 def missing_method(obj: Any, name: str, error: Callable[[str], Exception]) -> Exception:
@@ -26,6 +28,9 @@ def missing_method(obj: Any, name: str, error: Callable[[str], Exception]) -> Ex
 
 
 def _as_float_array(x: Any, what: str) -> np.ndarray:
+    err = foreign(x, what)  # a masked array, np.matrix, pandas object: its meaning would go
+    if err is not None:
+        raise err
     arr = np.asarray(x)
     kind = arr.dtype.kind
     if kind == "f":
@@ -42,6 +47,12 @@ def make(value: Any, partials: Any, tag: int) -> "DualNumber":
     d._p = partials
     d._tag = tag
     return d
+
+
+def _load(value: Any, partials: Any, tag: int, token: bytes) -> "DualNumber":
+    """A dual unpickled (``DualNumber.__reduce__``), its tag as this process knows it: its own
+    when this process pickled it, else one no helper call here draws (``tags.local``)."""
+    return make(value, partials, tags.local(tag, token))
 
 
 class NoSilentConversion:
@@ -63,8 +74,10 @@ class NoSilentConversion:
         raise TypeError(DROP_MSG.format(what="an index"))
 
     def __array__(self, dtype: Any = None, copy: Optional[bool] = None) -> np.ndarray:
-        raise TypeError(DROP_MSG.format(what="a plain numpy array") + " To build an array "
-                        "of duals use np.stack([...]) or np.concatenate, not np.array.")
+        # (numpy.ma's and pandas' own operators, m * x, get here: name their type instead)
+        raise foreign_caller() or TypeError(
+            DROP_MSG.format(what="a plain numpy array") + " To build an array of duals use "
+            "np.stack([...]) or np.concatenate, not np.array.")
 
 
 def square_or_power(x: Any, exponent: Any) -> Any:
@@ -111,8 +124,16 @@ class DualNumber(NoSilentConversion, NDArrayOperatorsMixin):
         self._p = p
 
     def __reduce__(self) -> Tuple[Any, ...]:
-        # copy and pickle with the partials computed (never a deferred node)
-        return make, (self.value, self.partials, self._tag)
+        # pickle with the partials computed (never a deferred node) and the token of the
+        # process of the tag (a nested value or partials records its own)
+        return _load, (self.value, self.partials, self._tag, tags.token())
+
+    def __copy__(self) -> "DualNumber":
+        # copy.copy copies the arrays, as for numpy's arrays: writes into the copy stay there
+        return self.copy()
+
+    def __deepcopy__(self, memo: Any) -> "DualNumber":
+        return make(deepcopy(self.value, memo), deepcopy(self.partials, memo), self._tag)
 
     def __init__(self, value: Any, partials: Any = None) -> None:
         if isinstance(value, DualNumber) or isinstance(partials, DualNumber):
@@ -209,6 +230,7 @@ class DualNumber(NoSilentConversion, NDArrayOperatorsMixin):
                     self._tag)
 
     def copy(self) -> "DualNumber":
+        """A dual of its own arrays (a nested value or partials copied too), of the same tag."""
         return make(self.value.copy(), self.partials.copy(), self._tag)
 
     def ravel(self) -> Any:
@@ -277,6 +299,20 @@ class DualNumber(NoSilentConversion, NDArrayOperatorsMixin):
     def __bool__(self) -> bool:
         return bool(primal(self))
 
+    # round(x), math.floor(x), ...: the plain int (round(x, n): float) of the value, as for
+    # floats and scalar duals; piecewise constant, so no derivative is lost (np.floor: zero)
+    def __round__(self, ndigits: Optional[int] = None) -> Any:
+        return round(_plain_number(self, "round", "np.round"), ndigits)
+
+    def __floor__(self) -> int:
+        return math.floor(_plain_number(self, "math.floor", "np.floor"))
+
+    def __ceil__(self) -> int:
+        return math.ceil(_plain_number(self, "math.ceil", "np.ceil"))
+
+    def __trunc__(self) -> int:
+        return math.trunc(_plain_number(self, "math.trunc", "np.trunc"))
+
     # --- numpy protocols -----------------------------------------------------------------
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         return hooks.array_ufunc(ufunc, method, inputs, kwargs)
@@ -302,6 +338,14 @@ class DualNumber(NoSilentConversion, NDArrayOperatorsMixin):
         if spec:
             raise TypeError(f"dualad: format spec {spec!r} applies to 0-d duals only")
         return f"DualNumber(value={self.value}, partials={self.partials})"
+
+
+def _plain_number(x: DualNumber, name: str, numpy_name: str) -> Any:
+    """The value of a 0-d dual as a Python number, for ``name`` (round, math.floor, ...)."""
+    if x.ndim != 0:
+        raise TypeError(f"dualad: {name}() takes a 0-d DualNumber, got shape {x.shape}; use "
+                        f"{numpy_name}(x) for every element (its derivative is zero)")
+    return primal(x).item()
 
 
 def _format_scalar(x: Any, spec: str) -> str:

@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterator, Optional, Sequence, Tuple
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
+from ..errors import foreign
 from ..rules.ufuncs import custom_ufunc
 from . import hooks
 from .dual import DualNumber, make
@@ -71,7 +72,29 @@ def array_function(func: Any, types: Any, args: Any, kwargs: dict[str, Any]) -> 
                         + "; apply it to x.value if the derivative is not needed")
     if not all(issubclass(t, (DualNumber, np.ndarray)) for t in types):
         return NotImplemented
+    refuse_foreign(func, args, kwargs)
     return impl(*args, **kwargs)
+
+
+_PLAIN = frozenset({DualNumber, np.ndarray, float, int, bool, str, type(None)})
+
+
+def refuse_foreign(func: Any, args: Any, kwargs: dict[str, Any]) -> None:
+    """Raise the TypeError naming a masked array, np.matrix or pandas object among the
+    arguments of ``func`` (``errors.foreign``): read as a plain array, it would lose its
+    meaning. (pandas' types are not in ``types``: they have no __array_function__.)"""
+    for a in args:  # (the usual arguments, cheaply: every numpy call on a dual comes here)
+        if type(a) not in _PLAIN:
+            break
+    else:
+        for a in kwargs.values():
+            if type(a) not in _PLAIN:
+                break
+        else:
+            return
+    if foreign(args) is not None or kwargs and foreign(tuple(kwargs.values())) is not None:
+        raise foreign((args, tuple(kwargs.values())),  # type: ignore[misc]
+                      f"an argument of {_qualname(func)}")
 
 
 def _qualname(func: Any) -> str:

@@ -7,6 +7,8 @@ from typing import Any, Callable, Iterable, Iterator, Tuple
 
 import numpy as np
 
+from ..errors import foreign
+
 
 def is_tree(x: Any) -> bool:
     if isinstance(x, dict):
@@ -47,6 +49,10 @@ def flatten(tree: Any) -> Tuple[np.ndarray, Callable[..., Any]]:
     trailing axis: ``unflatten(m, lead=k)`` splits the last axis of an array whose first
     ``k`` axes are kept.
     """
+    for leaf in leaves(tree):
+        err = foreign(leaf, "a leaf of a parameter tree")
+        if err is not None:
+            raise err
     arrays = [np.asarray(leaf) for leaf in leaves(tree)]
     for leaf, a in zip(leaves(tree), arrays):
         if a.dtype.kind not in "biuf":  # (None, strings, complex: not real parameters)

@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence, Tuple
 import numpy as np
 
 from .. import config
-from ..errors import checked, not_real
+from ..errors import checked, foreign, not_real
 from ..rules import RULES, Rule
 from ..rules.ufuncs import CUSTOM, PRIMAL, UNSUPPORTED, custom_ufunc
 from . import hooks
@@ -25,12 +25,18 @@ from .tags import _running
 def real_operand(a: Any, what: str = "operand") -> Any:
     """Operands we understand, with lists made arrays; None means 'not ours'. Numbers that are
     not real (complex, a Fraction, str or object arrays) raise a TypeError naming them: numpy
-    would drop an imaginary part or compute an object array that fails later."""
+    would drop an imaginary part or compute an object array that fails later. So do array
+    types whose meaning a plain array would lose (a numpy.ma masked array, np.matrix, pandas
+    objects: ``errors.foreign``)."""
     t = type(a)
     if t is DualNumber or t is float or t is int:  # the usual operands, cheaply
         return a
     if isinstance(a, (DualNumber, int, float)):  # bool, np.float64: python scalars stay
         return a                                 # weakly typed (float32 duals stay float32)
+    if t is not np.ndarray:
+        err = foreign(a, "an operand of a dual" if what == "operand" else what)
+        if err is not None:
+            raise err
     if isinstance(a, (np.ndarray, np.generic)):
         if a.dtype.kind in "biuf":
             return a

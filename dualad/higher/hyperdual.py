@@ -44,6 +44,7 @@ from ..core.dual import (DualNumber, _as_float_array, _partials_index, _plain_in
                          missing_method, square_or_power)
 from ..core.partials import all_finite, fit, map_leaves, primal, through_stacked, times_array
 from ..core.tags import fresh
+from ..errors import foreign
 from ..rules.table import RULES, arguments_read
 from ..rules.ufuncs import PRIMAL
 from .kinds import PerturbationMix, SecondOrder
@@ -93,6 +94,22 @@ def _shared_identity(n, dtype):
 def _read_only(a):
     a.flags.writeable = False
     return a
+
+
+def _own(a):
+    """``a`` copied (copies of a HyperDual), unless nothing can write into it: None, a number,
+    a read-only array of its own memory (the shared identity, kept: ``_is_identity``)."""
+    if isinstance(a, np.ndarray) and (a.flags.writeable or a.base is not None):
+        return a.copy()
+    return a
+
+
+def _load(value, grad, hess, terms):  # (unpickling)
+    return HyperDual._new(value, grad, hess, None, terms)
+
+
+def _load_stacked(value, stacked, n, terms):  # (unpickling)
+    return HyperDual._from_stacked(value, stacked, n, terms)
 
 
 def _is_identity(g):
@@ -172,6 +189,24 @@ class HyperDual(SecondOrder, NDArrayOperatorsMixin):
         h.grad, h._hess, h._stacked = stacked[..., :n], stacked[..., n:], stacked
         h._terms = terms
         return h
+
+    def __copy__(self):
+        # copy.copy and copy.deepcopy copy the arrays, as numpy's copy.copy(ndarray): writes
+        # into the copy stay there (grad and hess stay views of one buffer where they were)
+        value = _own(self.value)
+        terms = tuple((_own(c), _own(u), _own(w)) for c, u, w in self._terms)
+        if self._stacked is not None:
+            return HyperDual._from_stacked(value, _own(self._stacked), self.n_directions, terms)
+        return HyperDual._new(value, _own(self.grad), _own(self._hess), None, terms)
+
+    def __deepcopy__(self, memo):
+        return self.__copy__()
+
+    def __reduce__(self):
+        # pickled grad and hess are views of one buffer again where they were
+        if self._stacked is not None:
+            return _load_stacked, (self.value, self._stacked, self.n_directions, self._terms)
+        return _load, (self.value, self.grad, self._hess, self._terms)
 
     def _expand(self):
         """Add the outer-product terms to the packed Hessian part (in place); returns self."""
@@ -290,6 +325,7 @@ class HyperDual(SecondOrder, NDArrayOperatorsMixin):
                                       "DualNumber or Taylor; use nested duals")
             if not all(issubclass(t, (HyperDual, DualNumber, np.ndarray)) for t in types):
                 return NotImplemented
+        _functions.refuse_foreign(func, args, kwargs)
         if kwargs.get("out") is not None or func in _WRITERS:
             _refuse_writes()
         category = _functions.CATEGORY.get(func)
@@ -359,6 +395,10 @@ def _check_no_dual(inputs):
             raise PerturbationMix("dualad: HyperDual cannot be mixed with DualNumber or Taylor "
                                   "in one operation; use nested duals (derivative(..., "
                                   "order=2))")
+        if type(a) is not np.ndarray:  # a masked array, np.matrix, pandas object: refused
+            err = foreign(a, "an operand of a HyperDual")
+            if err is not None:
+                raise err
 
 
 def _parts(a):
@@ -397,8 +437,7 @@ def _operands(inputs):
             values.append(a.value)
             live.append(i)
         else:
-            if isinstance(a, (DualNumber, Taylor)):
-                _check_no_dual((a,))
+            _check_no_dual((a,))  # (also refuses masked arrays, np.matrix, pandas objects)
             values.append(a)
     return values, tuple(live), n
 

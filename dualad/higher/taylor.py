@@ -107,6 +107,14 @@ class Taylor(NDArrayOperatorsMixin):
     def sum(self, axis=None, keepdims=False):
         return np.sum(self, axis=axis, keepdims=keepdims)
 
+    def __copy__(self):
+        # copy.copy and copy.deepcopy copy the coefficients, as numpy's copy.copy(ndarray):
+        # writes into the copy (t[i] = ...) stay there
+        return Taylor(self.coeffs.copy())
+
+    def __deepcopy__(self, memo):
+        return self.__copy__()
+
     def __getattr__(self, name):
         # TaylorUnsupported: derivative(..., order=k) runs the function with nested duals
         raise missing_method(self, name, TaylorUnsupported)
@@ -148,6 +156,7 @@ class Taylor(NDArrayOperatorsMixin):
     def __array_function__(self, func, types, args, kwargs):
         if not all(issubclass(t, (Taylor, np.ndarray)) for t in types):
             raise PerturbationMix(f"dualad: numpy.{func.__name__} of Taylor numbers and duals")
+        _functions.refuse_foreign(func, args, kwargs)
         category = _functions.CATEGORY.get(func)
         if category == "primal":
             return func(*(_value(a) for a in args), **kwargs)

@@ -37,6 +37,21 @@ class Untraceable(Exception):
     """The derivative function used something a trace does not model."""
 
 
+class _Failed:
+    """A rule whose trace raised: the calls to skip before the next try (doubling per
+    failure), and why. A derivative may raise at some points only (a domain check), so a
+    failure is tried again later; after ``_MAX_TRIES`` failures the rule keeps the nested
+    route for good."""
+
+    __slots__ = ("tries", "wait", "reason")
+
+    def __init__(self) -> None:
+        self.tries, self.wait, self.reason = 0, 0, ""
+
+
+_MAX_TRIES = 8
+
+
 class _Stale(Exception):
     """A guard of a recorded program answered otherwise: trace again."""
 
@@ -271,9 +286,13 @@ def second_derivatives(ufunc, rule, values, live, ans):
     zero), as values broadcastable to the output. Raises ``Untraceable`` (see above)."""
     key = (ufunc, live, len(values))
     traced, program = _PROGRAMS.get(key, _NONE)
-    if traced is rule:  # (else: not traced yet, or a rule registered again: trace it anew)
-        if program is None:
-            raise Untraceable(ufunc.__name__)
+    failed = None
+    if traced is rule and type(program) is _Failed:
+        if program.tries >= _MAX_TRIES or program.wait > 0:
+            program.wait -= 1
+            raise Untraceable(f"{ufunc.__name__}: {program.reason}")
+        failed = program  # its turn to be traced again
+    elif traced is rule:  # (else: not traced yet, or a rule registered again: trace anew)
         try:
             if program.fixed_by is not None:
                 constants = tuple(values[i] for i in program.fixed_by)
@@ -295,7 +314,11 @@ def second_derivatives(ufunc, rule, values, live, ans):
         try:
             program, answers = _trace(ufunc, rule, values, live, ans)
         except Exception as e:  # noqa: BLE001  (what a node met: attributes, bool of many)
-            _PROGRAMS[key] = (rule, None)
+            failed = failed or _Failed()
+            failed.tries += 1
+            failed.wait = 2 ** failed.tries
+            failed.reason = f"{type(e).__name__}: {e}"
+            _PROGRAMS[key] = (rule, failed)
             raise Untraceable(f"{ufunc.__name__}: {e}") from e
     _PROGRAMS[key] = (rule, program)
     return answers

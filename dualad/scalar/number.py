@@ -355,7 +355,9 @@ class ScalarDual(*_STORAGE, NoSilentConversion):  # type: ignore[misc]  # (a cho
         return to_dual(self).partials
 
     def __reduce__(self):  # copy and pickle, whichever base holds the three parts
-        return _rebuild, (type(self), self.value, self.tangent, self.tag)
+        # (the token: loaded in another process, the tag becomes one it never draws, as for
+        # DualNumber; a copy is a new object of the same immutable floats and tag)
+        return _rebuild, (type(self), self.value, self.tangent, self.tag, _tags.token())
 
     # --- printing ------------------------------------------------------------------------
     def __repr__(self):
@@ -374,9 +376,11 @@ if _cscalar:
     _cscalar.setup(ScalarDual, _Operators)
 
 
-def _rebuild(cls, value, tangent, tag):
+def _rebuild(cls, value, tangent, tag, token=None):
     s = cls()
-    s.value, s.tangent, s.tag = value, tangent, tag
+    # (token None: a pickle of a version that did not record it)
+    s.value, s.tangent = value, tangent
+    s.tag = tag if token is None else _tags.local(tag, token)
     return s
 
 
