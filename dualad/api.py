@@ -18,7 +18,7 @@ from .core.partials import primal
 from .core.pytree import flatten, is_tree, leaves
 from .core.seed import as_output, drop_finished, extract, plain, seed
 from .core.tags import new_tag, running
-from .errors import foreign, whole
+from .errors import foreign, from_python_numbers, whole
 from .higher.hyperdual import HyperDual, _pairs
 from .higher.kinds import FallbackWatch
 from .higher.taylor import PerturbationMix, Taylor, TaylorUnsupported
@@ -47,6 +47,10 @@ def _as_input(x: Any, name: str = "x") -> Any:
     if arr.dtype.kind in "biu":
         return arr.astype(np.float64)
     if arr.dtype.kind != "f":
+        if arr.dtype.kind == "O":  # Python ints beyond int64 (too large for float64: refused)
+            numbers = from_python_numbers(arr, name)
+            if numbers is not None:
+                return numbers
         raise TypeError(f"dualad: {name} must be real numbers, got {type(x).__name__} of "
                         f"dtype {arr.dtype}")
     return arr

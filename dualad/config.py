@@ -34,6 +34,10 @@ DEFER_MIN_SIZE = 4096
 DEFER_MIN_WORK = 1 << 16
 #: at most this many rules in one deferred chain
 DEFER_MAX_NODES = 32
+#: at most this many chain passes are compiled per process: numba keeps each one's machine
+#: code (3-5 MiB) until the process ends, whatever is cleared; later chains run rule by rule
+#: (the same bits)
+DEFER_MAX_KERNELS = 64
 
 # --- HyperDual ------------------------------------------------------------------------------
 #: a seed's identity gradient part is shared (and recognised) up to this many directions

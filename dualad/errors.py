@@ -17,6 +17,47 @@ DROP_MSG = (
     "and numpy functions (np.sin, ...) which keep derivatives.")
 
 
+def plain_value_refused(method: str, hint: str = "") -> TypeError:
+    """The TypeError for ``x.item()`` or ``x.tolist()`` of a dual: a plain number or list has
+    no room for the derivative (``hint``: how to get the plain value instead)."""
+    return TypeError(f"dualad: .{method}() would drop the derivative; use "
+                     f"{hint or f'x.value.{method}()'} (or dualad.stop_gradient(x)) for the "
+                     "plain value")
+
+
+def astype_refused(dtype: np.dtype, kind: str) -> TypeError:
+    """The TypeError for ``x.astype(dtype)`` of a dual of type ``kind``, dtype not floating."""
+    return TypeError(f"dualad: astype({dtype}) would drop the derivative; {kind} supports "
+                     f"floating dtypes only (use x.value.astype({dtype}) for the plain values)")
+
+
+def int_too_large(n: int, what: str) -> ValueError:
+    """The ValueError for a Python int ``n`` beyond float64's range (``10**400``), which
+    ``float`` and numpy refuse with an OverflowError."""
+    digits = int(n.bit_length() * 0.30103) + 1  # (str(n) may be refused: too many digits)
+    return ValueError(f"dualad: {what} holds an integer too large for float64 (got an int of "
+                      f"about {digits} digits; float64 ends near 1.8e308); use floats, scaled "
+                      "into range")
+
+
+def from_python_numbers(arr: np.ndarray, what: str) -> Optional[np.ndarray]:
+    """An object array of real numbers with a Python int beyond int64 (numpy's only dtype for
+    ``[10**300, 1]``) as float64, else None (other object arrays stay refused); a ValueError
+    for an int too large for float64 (``10**400``: numpy would raise OverflowError)."""
+    beyond_int64 = False
+    for e in arr.flat:
+        if isinstance(e, int):
+            if not -2 ** 63 <= e < 2 ** 64:
+                beyond_int64 = True
+                try:
+                    float(e)
+                except OverflowError:
+                    raise int_too_large(e, what) from None
+        elif not isinstance(e, (float, np.integer, np.floating)):
+            return None
+    return arr.astype(np.float64) if beyond_int64 else None
+
+
 def describe(x: object) -> str:
     """``x``'s dtype or, for objects without one, its type: for error messages."""
     dtype = getattr(x, "dtype", None)

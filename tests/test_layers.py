@@ -16,7 +16,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent / "dualad"
 # applies). config and errors are below everything; accel, higher and scalar are peers that
 # never import one another; only dualad/__init__ imports accel.
 LAYERS = {
-    "errors": 0, "config": 0,
+    "errors": 0, "config": 0, "_compile": 0,
     "rules": 1,
     "core": 2,
     "accel": 3, "higher": 3, "scalar": 3,

@@ -51,7 +51,8 @@ from . import loops
 # sizes: config.DEFER_MIN_SIZE, config.DEFER_MIN_WORK, config.DEFER_MAX_NODES
 _PENDING: "weakref.WeakSet[Any]" = weakref.WeakSet()  # deferred nodes not yet materialized
 _SEEN: dict[Any, int] = {}  # chain structure -> times seen (compiled from the second time on)
-_GRAPH_KERNELS: dict[Any, Any] = {}  # chain structure -> compiled pass
+_GRAPH_KERNELS: dict[Any, Any] = {}
+_COMPILED = 0  # chain passes compiled in this process (config.DEFER_MAX_KERNELS)  # chain structure -> compiled pass
 _LOCK = threading.Lock()
 
 
@@ -311,11 +312,13 @@ def _describe(order):
 
 def _run(root, key, slots, leaves):
     """Run the compiled pass of a chain; False where it cannot be compiled."""
+    global _COMPILED
     with _LOCK:
         kernel = _GRAPH_KERNELS.get(key)
         if kernel is None:
-            if len(_GRAPH_KERNELS) > 512:
-                _GRAPH_KERNELS.clear()
+            if _COMPILED >= config.DEFER_MAX_KERNELS:
+                return False  # the memory bound: numba never frees a compiled pass
+            _COMPILED += 1
             try:
                 kernel = _generate(key)
                 kernel.compile(tuple(numba.typeof(a) for a in _arguments(root, slots,

@@ -9,21 +9,22 @@ import numba
 import numpy as np
 
 from .. import config
+from .._compile import cached
 from ..core.partials import times
 
 # THE guarded product of the chain rule, compiled (dualad.core.partials.times); below
 # config.CHAIN_KERNEL_MIN_SIZE partials entries numpy's per-call overhead is smaller than
 # numba's, so numpy runs the same product there
-guarded_times = numba.njit(cache=True, nogil=True)(times)
+guarded_times = cached(numba.njit, nogil=True)(times)
 
 
-@numba.njit(cache=True, nogil=True)
+@cached(numba.njit, nogil=True)
 def _chain1_flat(p, d, guard, out):
     for i in range(p.shape[0]):
         out[i] = guarded_times(p[i], d[i], guard)
 
 
-@numba.njit(cache=True, nogil=True)
+@cached(numba.njit, nogil=True)
 def _chain1_wide(p, d, guard, out):
     m, n = p.shape
     for i in range(m):
@@ -32,13 +33,13 @@ def _chain1_wide(p, d, guard, out):
             out[i, k] = guarded_times(p[i, k], di, guard)
 
 
-@numba.njit(cache=True, nogil=True)
+@cached(numba.njit, nogil=True)
 def _chain2_flat(p, dx, q, dy, guard, out):
     for i in range(p.shape[0]):
         out[i] = guarded_times(p[i], dx[i], guard) + guarded_times(q[i], dy[i], guard)
 
 
-@numba.njit(cache=True, nogil=True)
+@cached(numba.njit, nogil=True)
 def _chain2_wide(p, dx, q, dy, guard, out):
     m, n = p.shape
     for i in range(m):
@@ -48,13 +49,13 @@ def _chain2_wide(p, dx, q, dy, guard, out):
             out[i, k] = guarded_times(p[i, k], a, guard) + guarded_times(q[i, k], b, guard)
 
 
-@numba.njit(cache=True, nogil=True)
+@cached(numba.njit, nogil=True)
 def _chain_same_flat(p, dx, dy, guard, out):
     for i in range(p.shape[0]):
         out[i] = guarded_times(p[i], dx[i] + dy[i], guard)
 
 
-@numba.njit(cache=True, nogil=True)
+@cached(numba.njit, nogil=True)
 def _chain_same_wide(p, dx, dy, guard, out):
     m, n = p.shape
     for i in range(m):
@@ -108,7 +109,7 @@ def fusable(partials, derivs):
 
 
 # --- HyperDual: gradient and packed-Hessian updates in one pass ---------------------------
-@numba.njit(cache=True, nogil=True)
+@cached(numba.njit, nogil=True)
 def hyper_chain1(g, h, d1, d2, guard, out_g, out_h):
     """f(u): g' = f' g, h' = f' h + f'' (g g^T) on the upper triangle (h may have 0 columns)."""
     m, n = g.shape
@@ -129,7 +130,7 @@ def hyper_chain1(g, h, d1, d2, guard, out_g, out_h):
                 idx += 1
 
 
-@numba.njit(cache=True, nogil=True)
+@cached(numba.njit, nogil=True)
 def hyper_chain2(gx, hx, gy, hy, fx, fy, fxx, fxy, fyy, guard, out_g, out_h):
     """f(u, w): both arguments varying; the mixed term f_uw (g_u g_w^T + g_w g_u^T)."""
     m, n = gx.shape

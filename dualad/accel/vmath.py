@@ -28,6 +28,8 @@ import numpy as np
 from numba import types
 from numba.extending import intrinsic
 
+from .._compile import cached
+
 #: the reduction below keeps its accuracy up to here (tests/test_vmath.py checks it)
 LIMIT = 2.0 ** 30
 
@@ -123,7 +125,7 @@ def cos_any(x):
     return cos(x) if abs(x) <= LIMIT else math.cos(x)
 
 
-@numba.njit(nogil=True, error_model="numpy", cache=True)
+@cached(numba.njit, nogil=True, error_model="numpy")
 def _array(x, out, want_cos):
     """``out = cos(x)`` or ``sin(x)`` on flat float64 arrays, vectorized (the choice is loop
     invariant); returns how many arguments lie beyond LIMIT (or are inf or nan): the caller

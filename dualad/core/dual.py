@@ -12,9 +12,11 @@ from typing import Any, Callable, Iterator, Optional, Tuple
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
-from ..errors import DROP_MSG, foreign, foreign_caller, not_real
+from ..errors import (DROP_MSG, astype_refused, foreign, foreign_caller, from_python_numbers,
+                      not_real, plain_value_refused)
 from . import hooks, tags
 from .hooks import Pending
+
 
 def missing_method(obj: Any, name: str, error: Callable[[str], Exception]) -> Exception:
     """The exception for ``obj.name`` missing: ``error`` for a DualNumber method that a
@@ -27,6 +29,16 @@ def missing_method(obj: Any, name: str, error: Callable[[str], Exception]) -> Ex
     return AttributeError(f"'{kind}' object has no attribute {name!r}")
 
 
+def refused_astype(obj: Any, dtype: Any, error: Callable[[str], Exception]) -> Exception:
+    """The exception for ``obj.astype(dtype)`` of a HyperDual or Taylor number: a TypeError
+    naming a dtype that is not floating, else ``error`` (the helper redoes the work with nested
+    duals, whose astype casts)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        return astype_refused(dtype, type(obj).__name__)
+    return missing_method(obj, "astype", error)
+
+
 def _as_float_array(x: Any, what: str) -> np.ndarray:
     err = foreign(x, what)  # a masked array, np.matrix, pandas object: its meaning would go
     if err is not None:
@@ -37,6 +49,10 @@ def _as_float_array(x: Any, what: str) -> np.ndarray:
         return arr
     if kind in "biu":
         return arr.astype(np.float64)
+    if kind == "O":  # Python ints beyond int64 (too large for float64: a ValueError)
+        numbers = from_python_numbers(arr, what)
+        if numbers is not None:
+            return numbers
     raise not_real(what, arr)
 
 
@@ -55,7 +71,20 @@ def _load(value: Any, partials: Any, tag: int, token: bytes) -> "DualNumber":
     return make(value, partials, tags.local(tag, token))
 
 
-class NoSilentConversion:
+class NoPlainValue:
+    """.item() and .tolist() of a dual raise TypeError (not AttributeError, nor a fallback
+    signal of HyperDual or Taylor: nested duals could not do it either)."""
+
+    __slots__ = ()
+
+    def item(self, *args: Any) -> Any:
+        raise plain_value_refused("item")
+
+    def tolist(self) -> Any:
+        raise plain_value_refused("tolist")
+
+
+class NoSilentConversion(NoPlainValue):
     """float(), int(), complex(), use as an index and np.asarray of a dual raise TypeError:
     each would drop the derivative (the standard ``math.sin(x)`` goes through ``float``)."""
 
@@ -224,8 +253,7 @@ class DualNumber(NoSilentConversion, NDArrayOperatorsMixin):
         """Cast value and partials to a floating ``dtype``."""
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
-            raise TypeError(f"dualad: astype({dtype}) would drop the derivative; "
-                            "DualNumber supports floating dtypes only")
+            raise astype_refused(dtype, "DualNumber")
         return make(self.value.astype(dtype, copy=copy), self.partials.astype(dtype, copy=copy),
                     self._tag)
 

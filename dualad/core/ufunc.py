@@ -22,6 +22,7 @@ from .partials import (accumulate, chain, chain_same, chain_sum, derivative, n_d
                        primal, result, split, top_tag, zeros_partials)
 from .tags import _running
 
+
 def real_operand(a: Any, what: str = "operand") -> Any:
     """Operands we understand, with lists made arrays; None means 'not ours'. Numbers that are
     not real (complex, a Fraction, str or object arrays) raise a TypeError naming them: numpy

@@ -40,8 +40,8 @@ from ..core import functions as _functions
 from ..core import hooks
 from ..core import ufunc as _ufunc
 from ..core.bilinear import _implicit_output, contract
-from ..core.dual import (DualNumber, _as_float_array, _partials_index, _plain_index, make,
-                         missing_method, square_or_power)
+from ..core.dual import (DualNumber, NoPlainValue, _as_float_array, _partials_index,
+                         _plain_index, make, missing_method, refused_astype, square_or_power)
 from ..core.partials import all_finite, fit, map_leaves, primal, through_stacked, times_array
 from ..core.tags import fresh
 from ..errors import foreign
@@ -134,7 +134,7 @@ def _packed(full, n):
     return full.reshape(full.shape[:-2] + (n * n,)).take(_packing(n)[0], axis=-1)
 
 
-class HyperDual(SecondOrder, NDArrayOperatorsMixin):
+class HyperDual(SecondOrder, NoPlainValue, NDArrayOperatorsMixin):
     """Vectorized hyper-dual array: ``value``, ``grad`` (n directions), packed ``hess``.
 
     >>> x = HyperDual.seed(np.array([1.0, 2.0]))
@@ -281,6 +281,10 @@ class HyperDual(SecondOrder, NDArrayOperatorsMixin):
     def __getattr__(self, name):
         # PerturbationMix: hessian() runs the function with nested duals
         raise missing_method(self, name, PerturbationMix)
+
+    def astype(self, dtype, copy=True):
+        # a TypeError for int, bool, ...; PerturbationMix (nested duals) for floating dtypes
+        raise refused_astype(self, dtype, PerturbationMix)
 
     def __float__(self):
         # PerturbationMix (a TypeError): hessian() redoes the work with nested duals, so code

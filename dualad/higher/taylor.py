@@ -16,8 +16,8 @@ import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from ..core import functions as _functions
-from ..core.dual import (DualNumber, _as_float_array, _partials_index, _plain_index,
-                         missing_method)
+from ..core.dual import (DualNumber, NoPlainValue, _as_float_array, _partials_index,
+                         _plain_index, missing_method, refused_astype)
 from ..core.ufunc import real_operand
 from ..core.partials import through_stacked
 from ..errors import checked, is_ufunc, not_real, whole
@@ -30,7 +30,7 @@ def _foreign(values):
     return any(isinstance(a, (DualNumber, SecondOrder)) for a in values)
 
 
-class Taylor(NDArrayOperatorsMixin):
+class Taylor(NoPlainValue, NDArrayOperatorsMixin):
     """Truncated Taylor polynomial per element: ``coeffs`` of shape S + (order + 1,).
 
     >>> t = Taylor.variable(0.5, order=3)
@@ -118,6 +118,10 @@ class Taylor(NDArrayOperatorsMixin):
     def __getattr__(self, name):
         # TaylorUnsupported: derivative(..., order=k) runs the function with nested duals
         raise missing_method(self, name, TaylorUnsupported)
+
+    def astype(self, dtype, copy=True):
+        # a TypeError for int, bool, ...; TaylorUnsupported (nested duals) for floating dtypes
+        raise refused_astype(self, dtype, TaylorUnsupported)
 
     def __float__(self):
         raise TaylorUnsupported("dualad: converting a Taylor number to float would drop its "

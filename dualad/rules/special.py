@@ -9,6 +9,8 @@ import math
 import numba
 import numpy as np
 
+from .._compile import cached
+
 # float32 first: a DUFunc takes the first signature its inputs cast to safely, and float32
 # casts safely to float64 (float32 in must stay float32 out)
 _SIGS = ["float32(float32)", "float64(float64)"]
@@ -19,7 +21,7 @@ _B2K = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510
 _SHIFT = 15.0  # recurrence moves x above this before the series is used
 
 
-@numba.njit(cache=True)
+@cached(numba.njit)
 def _digamma_scalar(x):
     if x <= 0.0 and x == math.floor(x):
         return math.nan
@@ -36,7 +38,7 @@ def _digamma_scalar(x):
     return acc + math.log(x) - 0.5 / x - series
 
 
-@numba.njit(cache=True)
+@cached(numba.njit)
 def _polygamma_scalar(n, x):
     # psi^(n) for n >= 1 via psi^(n)(x+1) = psi^(n)(x) + (-1)^n n! / x^(n+1)
     if n < 1.0 or n != math.floor(n):
@@ -59,37 +61,37 @@ def _polygamma_scalar(n, x):
 
 # One named def each, not a loop over lambdas: numba keys its disk cache by function name and
 # line, so generated lambdas would share (and overwrite) one cache entry.
-@numba.vectorize(_SIGS, cache=True)
+@cached(numba.vectorize, _SIGS)
 def erf(x):
     """Error function, elementwise."""
     return math.erf(x)
 
 
-@numba.vectorize(_SIGS, cache=True)
+@cached(numba.vectorize, _SIGS)
 def erfc(x):
     """Complementary error function, elementwise."""
     return math.erfc(x)
 
 
-@numba.vectorize(_SIGS, cache=True)
+@cached(numba.vectorize, _SIGS)
 def gamma(x):
     """Gamma function, elementwise."""
     return math.gamma(x)
 
 
-@numba.vectorize(_SIGS, cache=True)
+@cached(numba.vectorize, _SIGS)
 def lgamma(x):
     """Log of the absolute value of the gamma function, elementwise."""
     return math.lgamma(x)
 
 
-@numba.vectorize(_SIGS, cache=True)
+@cached(numba.vectorize, _SIGS)
 def digamma(x):
     """Digamma function psi = d/dx lgamma, elementwise."""
     return _digamma_scalar(x)
 
 
-@numba.vectorize(_SIGS2, cache=True)
+@cached(numba.vectorize, _SIGS2)
 def polygamma(n, x):
     """Polygamma function psi^(n)(x) for integer n >= 1, elementwise."""
     return _polygamma_scalar(n, x)

@@ -66,6 +66,7 @@ def arguments_read(d):
             used.update(ins.argval if isinstance(ins.argval, tuple) else (ins.argval,))
     return tuple(name in used for name in names)
 
+
 _SYM = (-3.0, 3.0)
 _POS = (0.1, 4.0)
 _UNIT = (-0.9, 0.9)
@@ -152,6 +153,8 @@ _binary(np.maximum, lambda x, y, a: x >= y, lambda x, y, a: x < y, bounded=True)
 _binary(np.minimum, lambda x, y, a: x <= y, lambda x, y, a: x > y, bounded=True)
 _binary(np.fmax, lambda x, y, a: (x >= y) | np.isnan(y), lambda x, y, a: (x < y) | np.isnan(x), bounded=True)
 _binary(np.fmin, lambda x, y, a: (x <= y) | np.isnan(y), lambda x, y, a: (x > y) | np.isnan(x), bounded=True)
+
+
 def _safe_div(u, v):
     # u / v with 0 where v == 0: hypot(0, 0) takes the same convention as norm at 0
     return np.where(v == 0, 0.0, u / np.where(v == 0, 1.0, v))
@@ -171,6 +174,7 @@ _binary(np.fmod, lambda x, y, a: 1.0, lambda x, y, a: -np.trunc(x / y),
 _binary(np.ldexp, lambda x, i, a: np.ldexp(1.0, i), None, domain=(_SYM, (-3, 3)),
         math="ldexp")
 _binary(np.nextafter, lambda x, y, a: 1.0, lambda x, y, a: 0.0, math="nextafter")
+
 
 # --- powers (special cases at base 0, each with its reason) ------------------------------
 def _dpow_base(x, y, ans):

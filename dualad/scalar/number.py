@@ -56,7 +56,7 @@ from ..core.dual import DualNumber, NoSilentConversion, make
 from ..core.partials import primal as array_primal
 from ..core.partials import times
 from ..core.seed import as_output, drop_finished, extract, plain
-from ..errors import whole
+from ..errors import astype_refused, int_too_large, plain_value_refused, whole
 from ..rules import special as _special
 from ..rules import table as _rules
 from ..rules.table import RULES
@@ -327,6 +327,20 @@ class ScalarDual(*_STORAGE, NoSilentConversion):  # type: ignore[misc]  # (a cho
 
     def __trunc__(self):
         return math.trunc(primal(self))
+
+    # .item() and .tolist() would drop the derivative (x.value is the plain float)
+    def item(self, *args):
+        raise plain_value_refused("item", "x.value")
+
+    def tolist(self):
+        raise plain_value_refused("tolist", "x.value")
+
+    def astype(self, dtype, copy=True):
+        """As a 0-d ``DualNumber`` of the floating ``dtype`` (a numpy method: the array path)."""
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise astype_refused(dtype, "ScalarDual")
+        return to_dual(self).astype(dtype, copy=copy)
 
     # --- numpy: the array path on 0-d DualNumbers ------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -871,7 +885,7 @@ def derivative(f: Callable[[Any], Any], x: Union[Real, ScalarDual], order: int =
         return derivative(lambda t: derivative(f, t, order - 1), x)
     tag = next(_counter)  # _tags.new_tag(), inlined
     seed = _S()
-    seed.value = x if type(x) is ScalarDual or type(x) is float else float(x)
+    seed.value = x if type(x) is ScalarDual or type(x) is float else _float(x)
     seed.tangent, seed.tag = 1.0, tag
     _running.add(tag)
     try:
@@ -884,6 +898,14 @@ def derivative(f: Callable[[Any], Any], x: Union[Real, ScalarDual], order: int =
         _running.discard(tag)
 
 
+def _float(x: Real) -> float:
+    """``float(x)`` of an int, a ValueError naming an int too large for float64 (10**400)."""
+    try:
+        return float(x)
+    except OverflowError:
+        raise int_too_large(int(x), "x") from None
+
+
 def _read(y, tag):
     if type(y) is ScalarDual:
         y = _strip(y, tag)
@@ -893,4 +915,6 @@ def _read(y, tag):
         return 0.0
     y = drop_finished(as_output(_to_dual_tree(y)), tag)
     return plain(extract(y, tag, 1)[1][..., 0])
+
+
 hooks.as_array_dual[ScalarDual] = to_dual  # a scalar dual written into a DualNumber
