@@ -153,3 +153,11 @@ def test_plain_ints_keep_working():
     assert ad.derivative(lambda x: x * x, 3) == 6.0  # (the scalar path: a ScalarDual)
     assert ad.derivative(lambda x: x * 0 + isinstance(x, ScalarDual), 3) == 0.0
     assert ad.gradient(lambda v: np.sum(v * v), [1, 2]).tolist() == [2.0, 4.0]
+
+
+def test_an_int_beyond_float64_as_an_operand_of_a_dual_is_named():
+    x = ad.DualNumber([1.0, 2.0], [1.0, 0.0])
+    for op in (lambda: x + 10**400, lambda: 10**400 * x, lambda: np.power(x, -10**400)):
+        with pytest.raises(ValueError, match="integer too large for float64"):
+            op()
+    np.testing.assert_array_equal((x + 2**70).value, [2.0**70 + 1.0, 2.0**70 + 2.0])

@@ -51,8 +51,8 @@ from . import loops
 # sizes: config.DEFER_MIN_SIZE, config.DEFER_MIN_WORK, config.DEFER_MAX_NODES
 _PENDING: "weakref.WeakSet[Any]" = weakref.WeakSet()  # deferred nodes not yet materialized
 _SEEN: dict[Any, int] = {}  # chain structure -> times seen (compiled from the second time on)
-_GRAPH_KERNELS: dict[Any, Any] = {}
-_COMPILED = 0  # chain passes compiled in this process (config.DEFER_MAX_KERNELS)  # chain structure -> compiled pass
+_GRAPH_KERNELS: dict[Any, Any] = {}  # chain structure -> compiled pass
+_COMPILED = 0  # chain passes compiled in this process (config.DEFER_MAX_KERNELS)
 _LOCK = threading.Lock()
 
 

@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence, Tuple
 import numpy as np
 
 from .. import config
-from ..errors import checked, foreign, not_real
+from ..errors import checked, foreign, int_too_large, not_real
 from ..rules import RULES, Rule
 from ..rules.ufuncs import CUSTOM, PRIMAL, UNSUPPORTED, custom_ufunc
 from . import hooks
@@ -22,6 +22,8 @@ from .partials import (accumulate, chain, chain_same, chain_sum, derivative, n_d
                        primal, result, split, top_tag, zeros_partials)
 from .tags import _running
 
+_INT_LIMIT = 2 ** 1024  # Python ints beyond this do not fit float64
+
 
 def real_operand(a: Any, what: str = "operand") -> Any:
     """Operands we understand, with lists made arrays; None means 'not ours'. Numbers that are
@@ -30,8 +32,12 @@ def real_operand(a: Any, what: str = "operand") -> Any:
     types whose meaning a plain array would lose (a numpy.ma masked array, np.matrix, pandas
     objects: ``errors.foreign``)."""
     t = type(a)
-    if t is DualNumber or t is float or t is int:  # the usual operands, cheaply
+    if t is DualNumber or t is float:  # the usual operands, cheaply
         return a
+    if t is int:  # (beyond float64, numpy would raise OverflowError deep inside)
+        if -_INT_LIMIT < a < _INT_LIMIT:
+            return a
+        raise int_too_large(a, "an operand of a dual" if what == "operand" else what)
     if isinstance(a, (DualNumber, int, float)):  # bool, np.float64: python scalars stay
         return a                                 # weakly typed (float32 duals stay float32)
     if t is not np.ndarray:
