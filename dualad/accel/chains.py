@@ -31,8 +31,6 @@ about to write (``before_write``); writing into a dual's ``.value`` array direct
 supported while a helper runs.
 """
 import functools
-import os
-import threading
 import weakref
 from typing import Any
 
@@ -47,22 +45,14 @@ from ..core.ufunc import linear_partials
 from ..rules.table import arguments_read
 from . import fused as _fused
 from . import loops
+from .loops import ForkSafeLock
 
 # sizes: config.DEFER_MIN_SIZE, config.DEFER_MIN_WORK, config.DEFER_MAX_NODES
 _PENDING: "weakref.WeakSet[Any]" = weakref.WeakSet()  # deferred nodes not yet materialized
 _SEEN: dict[Any, int] = {}  # chain structure -> times seen (compiled from the second time on)
 _GRAPH_KERNELS: dict[Any, Any] = {}  # chain structure -> compiled pass
 _COMPILED = 0  # chain passes compiled in this process (config.DEFER_MAX_KERNELS)
-_LOCK = threading.Lock()
-
-
-def _renew_lock() -> None:
-    # in a forked child, a lock that another thread of the parent held stays held forever
-    global _LOCK
-    _LOCK = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_renew_lock)
+_LOCK = ForkSafeLock()
 
 
 class Deferred(Pending):

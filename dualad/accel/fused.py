@@ -31,9 +31,7 @@ compile once per process; ``benchmarks/kernels.py`` measures it. Only float64 da
 least ``config.FUSED_MIN_SIZE`` elements takes this route: numpy's float32 loops are SIMD
 code that numba's libm calls do not reproduce bit for bit.
 """
-import os
 import re
-import threading
 import time
 import warnings
 from typing import Any
@@ -46,7 +44,7 @@ from ..core.partials import chain, chain_same, chain_sum, derivative
 from ..rules.table import RULES
 from . import loops
 from . import vmath as _vmath
-from .loops import as_float, scalar_derivs, vector_derivs
+from .loops import ForkSafeLock, as_float, scalar_derivs, vector_derivs
 
 # sizes: config.FUSED_MIN_SIZE, config.FUSED_PAY_SIZE
 
@@ -59,16 +57,7 @@ _KERNELS: dict[Any, Any] = {}  # (ufunc, fuse_value, wide, case) -> numba dispat
 # ufunc -> its value-and-derivative kernel where that pass pays, else None
 _SHARES: dict[Any, Any] = {}
 _PAYS: dict[Any, bool] = {}  # ufunc -> whether its kernel beat the numpy path when timed (see pays)
-_LOCK = threading.Lock()
-
-
-def _renew_lock() -> None:
-    # in a forked child, a lock that another thread of the parent held stays held forever
-    global _LOCK
-    _LOCK = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_renew_lock)
+_LOCK = ForkSafeLock()
 
 
 def _value_derivative_kernel(ufunc, d):

@@ -26,16 +26,26 @@ from . import vmath as _vmath
 _DERIVS: dict[Any, Any] = {}  # ufunc -> its derivatives compiled for scalars
 # ufunc -> its derivative with vmath's sin and cos: (fast, any, array), or None
 _VDERIVS: dict[Any, Any] = {}
-_LOCK = threading.Lock()
+class ForkSafeLock:
+    """A lock for accel's caches, renewed in a forked child: there, a lock that another
+    thread of the parent held at the fork would stay held forever."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        os.register_at_fork(after_in_child=self._renew)
+
+    def _renew(self) -> None:
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> "ForkSafeLock":
+        self._lock.acquire()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._lock.release()
 
 
-def _renew_lock() -> None:
-    # in a forked child, a lock that another thread of the parent held stays held forever
-    global _LOCK
-    _LOCK = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_renew_lock)
+_LOCK = ForkSafeLock()
 
 
 # --- scalar helpers usable inside the kernels ----------------------------------------------
