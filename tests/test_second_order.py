@@ -672,3 +672,28 @@ def test_property_hessian_methods_agree(x, u):
     # u^T H u is the second Taylor derivative along u
     t = _smooth([Taylor(np.array([x[i], u[i], 0.0])) for i in range(3)])
     assert abs(float(t.derivatives()[2]) - u @ hyper @ u) <= 1e-11 * scale * (1 + u @ u)
+
+
+PIECEWISE_CONSTANT_OF_REAL = {  # (function of a real argument, its plain value)
+    "imag": (np.imag, lambda x: 0.0 * x),
+    "angle": (np.angle, lambda x: np.where(x < 0, np.pi, 0.0)),
+    "angle deg": (lambda x: np.angle(x, deg=True), lambda x: np.where(x < 0, 180.0, 0.0)),
+    "round": (lambda x: np.round(x, 1), lambda x: np.round(x, 1)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PIECEWISE_CONSTANT_OF_REAL))
+def test_piecewise_constant_functions_of_real_duals_at_every_order(name):
+    # np.imag / np.angle raised "converting a DualNumber to a plain numpy array" at order 2:
+    # the function is constant, so f(x) * x**3 has derivatives c * (x**3)^(k)
+    f, c = PIECEWISE_CONSTANT_OF_REAL[name]
+    for x in (-0.37, 1.23):
+        powers = {1: 3 * x ** 2, 2: 6 * x, 3: 6.0}
+        for k, expected in powers.items():
+            got = ad.derivative(lambda t: f(t) * t ** 3, x, order=k)
+            np.testing.assert_allclose(got, c(x) * expected, rtol=1e-14, atol=1e-300)
+    v = np.array([0.37, -1.23])
+    np.testing.assert_allclose(ad.hessian(lambda w: np.sum(f(w) * w ** 2), v),
+                               np.diag(2 * c(v)), rtol=1e-14)
+    np.testing.assert_allclose(ad.hvp(lambda w: np.sum(f(w) * w ** 2), v, np.ones(2)),
+                               2 * c(v), rtol=1e-14)

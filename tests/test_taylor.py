@@ -375,3 +375,36 @@ def test_ndarray_methods_taylor_lacks_take_nested_duals():
     assert ad.derivative(lambda t: (c * t).mean() ** 5, 0.7, order=3) == \
         pytest.approx(1.5 ** 5 * 60 * 0.7 ** 2, rel=1e-13)
     assert ad.derivative(lambda t: (c * t).max() ** 4, 0.7, order=4) == pytest.approx(24 * 16)
+
+
+def _nested(f, k):
+    # the k-th derivative by nesting first-order duals, not Taylor mode
+    for _ in range(k):
+        f = (lambda g: lambda y: ad.derivative(g, y))(f)
+    return f
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 6])
+def test_zero_base_power_is_constant_in_the_exponent_at_every_order(k):
+    # README: d/dy 0**y = 0; Taylor mode gave nan from order 3 (exp(y log 0))
+    for y in (0.14, 2.5, -0.7):
+        assert ad.derivative(lambda e: np.power(0.0, e), y, order=k) == 0.0
+        assert ad.derivative(lambda e: np.float_power(0.0, e), y, order=k) == 0.0
+        assert ad.derivative(lambda e: 0.0 ** e, y, order=k) == 0.0
+    if k <= 3:
+        assert _nested(lambda e: np.power(0.0, e), k)(0.14) == 0.0
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5])
+def test_mixed_zero_and_positive_bases_against_the_closed_form(k):
+    base = np.array([0.0, 2.0, 0.5, 0.0])
+    y = 0.14
+    got = ad.derivative(lambda e: np.sum(np.power(base, e)), y, order=k)
+    logs = np.log(base[base > 0])
+    np.testing.assert_allclose(got, np.sum(logs ** k * base[base > 0] ** y), rtol=1e-13)
+
+
+def test_power_value_with_a_varying_exponent_is_numpys():
+    t = Taylor.variable(0.3, order=4)
+    base = np.array([0.0, 2.0, 7.5])
+    np.testing.assert_array_equal(np.power(base, t).coeffs[..., 0], np.power(base, 0.3))

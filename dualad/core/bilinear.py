@@ -7,7 +7,7 @@ A plain operand costs nothing extra: only dual operands contribute partials.
 import functools
 import math
 import string
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, Callable, Optional, Sequence, Tuple
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
@@ -191,7 +191,7 @@ def _matmul_plan(spec: str) -> Optional[Tuple[Any, ...]]:
 
 
 @implements("custom", "einsum")
-def einsum(subscripts: Any, *operands: Any, out: Any = None, optimize: Any = True,
+def einsum(subscripts: Any, *operands: Any, out: Any = None, optimize: Any = False,
            **kwargs: Any) -> Any:
     if out is not None or kwargs:
         raise TypeError("dualad: numpy.einsum(..., out=/dtype=/...) is not supported for "
@@ -202,18 +202,28 @@ def einsum(subscripts: Any, *operands: Any, out: Any = None, optimize: Any = Tru
     inputs, _, output = subscripts.partition("->")
     if "->" not in subscripts:
         output = _implicit_output(inputs)
+    spec = f"{inputs}->{output}"
+    # the value is numpy's own call (its path choice changes the last bits); tangents take
+    # the fastest path
+    return _bilinear(spec, operands,
+                     lambda *values: np.einsum(spec, *values, optimize=optimize))
+
+
+def _bilinear(spec: str, operands: Sequence[Any], value_of: Callable[..., Any]) -> Any:
+    """A product linear in each operand given by einsum's ``spec``: ``value_of(*values)`` and
+    one contraction per operand with partials."""
+    inputs, _, output = spec.partition("->")
     specs = inputs.split(",")
     tag, values, partials = split_all(*operands)
-    free = next(c for c in string.ascii_letters if c not in subscripts)
-    value = contract(f"{inputs}->{output}", *values, optimize=optimize)
+    free = next(c for c in string.ascii_letters if c not in spec)
+    value = value_of(*values)
     terms = []
     for i, p in enumerate(partials):
         if p is None:
             continue
         specs_i = [s + free if j == i else s for j, s in enumerate(specs)]
         ops = [p if j == i else v for j, v in enumerate(values)]
-        terms.append(contract(f"{','.join(specs_i)}->{output}{free}", *ops,
-                              optimize=optimize))
+        terms.append(contract(f"{','.join(specs_i)}->{output}{free}", *ops))
     return result(value, accumulate(*terms), tag)
 
 
@@ -234,7 +244,7 @@ def matmul(a: Any, b: Any, **kwargs: Any) -> Any:
     sa = "j" if na == 1 else "...ij"
     sb = "j" if nb == 1 else "...jk"
     so = "..." + ("i" if na > 1 else "") + ("k" if nb > 1 else "")
-    return einsum(f"{sa},{sb}->{so}", a, b)
+    return _bilinear(f"{sa},{sb}->{so}", (a, b), np.matmul)
 
 
 @custom_ufunc(getattr(np, "vecdot", None))
@@ -245,19 +255,25 @@ def vecdot(x1: Any, x2: Any, axis: int = -1, **kwargs: Any) -> Any:
 
 @custom_ufunc(getattr(np, "matvec", None))
 def matvec(x1: Any, x2: Any, **kwargs: Any) -> Any:
-    return einsum("...ij,...j->...i", x1, x2)
+    return _bilinear("...ij,...j->...i", (x1, x2), np.matvec)
 
 
 @custom_ufunc(getattr(np, "vecmat", None))
 def vecmat(x1: Any, x2: Any, **kwargs: Any) -> Any:
-    return einsum("...j,...ji->...i", x1, x2)
+    return _bilinear("...j,...ji->...i", (x1, x2), np.vecmat)
 
 
 @implements("custom", "linalg.multi_dot")
 def multi_dot(arrays: Sequence[Any], *, out: Any = None) -> Any:
     if out is not None:
         raise TypeError("dualad: multi_dot(..., out=) is not supported for DualNumber")
-    return functools.reduce(dot, arrays)
+    tag, values, partials = split_all(*arrays)
+    # numpy's own value: it picks the cheapest order of products, which changes the last bits
+    value = np.linalg.multi_dot(values)
+    if all(p is None for p in partials):
+        return value
+    _, _, (p,) = split_all(functools.reduce(dot, arrays))
+    return result(value, p, tag)
 
 
 @implements("custom", "linalg.matrix_power")
@@ -266,10 +282,17 @@ def matrix_power(a: Any, n: int) -> Any:
         a, n = np.linalg.inv(a), -n
     if n == 0:
         return np.zeros_like(a) + np.eye(a.shape[-1])
-    out = a
-    for _ in range(n - 1):
-        out = matmul(out, a)
-    return out
+    # numpy's order of products, so that the value has numpy's bits
+    if n == 3:
+        return matmul(matmul(a, a), a)
+    power: Any = None
+    square: Any = None
+    while n > 0:
+        square = a if square is None else matmul(square, square)
+        n, bit = divmod(n, 2)
+        if bit:
+            power = square if power is None else matmul(power, square)
+    return power
 
 
 @implements("custom", "kron")

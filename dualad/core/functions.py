@@ -702,7 +702,9 @@ def primal_top(a: Any) -> Any:
 
 def _zero_derivative(a: Any, value: Any) -> DualNumber:
     tag = top_tag((a,))
-    return make(np.asarray(value), zeros_partials(value, a.partials.shape[-1]), tag)
+    # under nested duals the value is itself a dual (of the inner tag): keep it
+    value = value if isinstance(value, DualNumber) else np.asarray(value)
+    return make(value, zeros_partials(value, a.partials.shape[-1]), tag)
 
 
 @implements("custom", "real", "real_if_close")

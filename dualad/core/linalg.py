@@ -251,15 +251,16 @@ def cholesky(a: Any, /, *, upper: bool = False) -> Any:
     """
     tag, (av,), (da,) = split_all(a)
     _check_square(av, "cholesky")
-    if upper:  # the upper factor of A is the transposed lower factor of A^T
-        return _mT(cholesky(_mT(a)))
-    low = np.linalg.cholesky(av)
+    # numpy's own call: the lower factor of A^T, transposed, is not always the same bits
+    factor = np.linalg.cholesky(av, upper=upper)
     if da is None:
-        return low
+        return factor
+    low = _mT(factor) if upper else factor
     m = np.shape(av)[-1]
     phi = np.tril(np.ones((m, m), dtype=_dtype(da))) - 0.5 * np.eye(m, dtype=_dtype(da))
-    x = _rsolve(_lsolve(low, _sym_lower(da)), _mT(low))
-    return result(low, _lmul(low, x * phi[..., None]), tag)
+    x = _rsolve(_lsolve(low, _sym_lower(_pT(da) if upper else da)), _mT(low))
+    dlow = _lmul(low, x * phi[..., None])
+    return result(factor, _pT(dlow) if upper else dlow, tag)
 
 
 def _eigh(a: Any, UPLO: str, vectors: bool, name: str) -> Tuple[Any, Any]:
@@ -267,15 +268,18 @@ def _eigh(a: Any, UPLO: str, vectors: bool, name: str) -> Tuple[Any, Any]:
     _check_square(av, name)
     if UPLO not in ("L", "U"):
         raise ValueError(f"dualad: numpy.linalg.{name}: UPLO must be 'L' or 'U', got {UPLO!r}")
-    if UPLO == "U":  # the upper triangle of A is the lower triangle of A^T
-        return _eigh(_mT(a), "L", vectors, name)
-    w, v = np.linalg.eigh(av)
+    # numpy's own call on the value: eigh(A^T, "L") has the same eigenvalues but LAPACK may
+    # pick other signs for the eigenvectors than eigh(A, "U")
+    if not vectors and da is None:
+        return np.linalg.eigvalsh(av, UPLO), None
+    w, v = np.linalg.eigh(av, UPLO)
     if da is None:
         return w, v
-    c = _rmul(_lmul(_mT(v), _sym_lower(da)), v)  # V^T dA V
+    # the tangent numpy sees reads the same triangle; the upper one of dA is the lower of dA^T
+    c = _rmul(_lmul(_mT(v), _sym_lower(da if UPLO == "L" else _pT(da))), v)  # V^T dA V
     dw = _pdiag(c)
-    if not vectors:
-        return result(w, dw, tag), None
+    if not vectors:  # numpy's eigenvalue-only driver: not always the same bits as eigh's
+        return result(np.linalg.eigvalsh(av, UPLO), dw, tag), None
     factor, degenerate = _degenerate_factor(w, primal(w))
     with np.errstate(invalid="ignore"):  # inf/nan at repeated eigenvalues, on purpose
         dv = _lmul(v, _scale_degenerate(c, factor, degenerate))
@@ -314,7 +318,9 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
     if not compute_uv:
         if da is None:
             return np.linalg.svd(av, compute_uv=False)
-        u, s, vh = np.linalg.svd(av, full_matrices=False)
+        u, _, vh = np.linalg.svd(av, full_matrices=False)
+        # numpy's values-only driver: not always the same bits as the full decomposition's
+        s = np.linalg.svd(av, compute_uv=False)
         return result(s, _pdiag(_rmul(_lmul(_mT(u), da), _mT(vh))), tag)
     u, s, vh = np.linalg.svd(av, full_matrices=False)
     if da is None:

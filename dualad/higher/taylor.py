@@ -363,14 +363,35 @@ def _sinh_cosh(a):
 
 
 def _power(x, y):
-    if isinstance(y, Taylor):  # x**y = exp(y log x)
-        return np.exp(y * np.log(x))
+    if isinstance(y, Taylor):
+        return _power_of_varying_exponent(x, y)
     order, dtype = _common((x,))
     a = _coeffs(x, order, dtype)
     y = np.asarray(y, dtype=dtype)
     shape = np.broadcast_shapes(a.shape[:-1], y.shape)  # (an array of exponents: vander)
     a = np.broadcast_to(a, shape + a.shape[-1:])
     return Taylor(_power_from(a, np.broadcast_to(y, shape), np.power(a[..., 0], y)))
+
+
+def _power_of_varying_exponent(x, y):
+    """x**y = exp(y log x) for x > 0; at a constant zero base, 0**y is constant in y (the
+    rule table's convention d/dy 0**y = 0), so every coefficient past the value is 0."""
+    order, dtype = _common((x, y))
+    a, b = _coeffs(x, order, dtype), _coeffs(y, order, dtype)
+    zero = a[..., 0] == 0
+    if not np.any(zero):
+        out = np.exp(Taylor(b) * np.log(Taylor(a))).coeffs
+    else:
+        if np.any(zero & np.any(a[..., 1:] != 0, axis=-1)):
+            # no Taylor series of x**y in both at x = 0: nested duals apply the rule table
+            raise TaylorUnsupported("dualad: Taylor mode: x**y with a varying base at 0")
+        one = np.zeros(order + 1, dtype=dtype)
+        one[0] = 1.0
+        safe = np.where(zero[..., None], one, a)
+        out = np.exp(Taylor(b) * np.log(Taylor(safe))).coeffs
+        out = np.where(np.broadcast_to(zero, out.shape[:-1])[..., None], 0.0, out)
+    out[..., 0] = np.power(a[..., 0], b[..., 0])  # numpy's own value
+    return Taylor(out)
 
 
 def _with_value(c, value):
