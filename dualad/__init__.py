@@ -7,7 +7,7 @@
 [[8.0, 6.0], [6.0, 0.0]]
 """
 from . import accel  # noqa: F401  (fills the core's hook slots with the numba routes)
-from . import config, math, optim, train
+from . import array_api, config, math, optim, train  # array_api: x.__array_namespace__()
 from .api import (derivative, gradient, hessian, hvp, jacobian, jvp, jvp_many, value_and_grad,
                   value_grad_hessian)
 from .core import DualNumber
@@ -17,5 +17,5 @@ from .higher import HyperDual, Taylor
 __all__ = ["DualNumber", "HyperDual", "Taylor", "derivative", "gradient", "hessian", "hvp",
            "jacobian", "jvp", "jvp_many", "math", "value_and_grad", "value_grad_hessian",
            "custom_jvp", "register_ufunc", "register_function", "unregister", "stop_gradient",
-           "optim", "train", "config"]
+           "optim", "train", "config", "array_api"]
 __version__ = "0.1.0"

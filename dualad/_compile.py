@@ -24,7 +24,9 @@ import threading
 import warnings
 from typing import Any, Callable, Iterator, Optional
 
-from numba.core import config as numba_config
+from numba.core import config as _numba_config
+
+numba_config: Any = _numba_config  # its settings are set at import, untyped
 
 _said = False
 _LOCK = threading.Lock()  # numba's CACHE_DIR is global: one decoration at a time changes it

@@ -29,12 +29,13 @@ from .core import functions as _functions
 from .core.dual import DualNumber
 from .core.partials import (accumulate, chain, n_directions, primal, result, split, tag_of,
                             top_tag)
-from .errors import checked, is_ufunc
+from .errors import checked, is_ufunc, ufunc_name
 from .higher import hyperdual, taylor
 from .higher.hyperdual import HyperDual
 from .higher.kinds import PerturbationMix, TaylorUnsupported
 from .higher.taylor import Taylor
-from .rules.table import RULES, Rule
+from .rules.scipy_special import rule_for, unwrapped
+from .rules.table import RULES, Rule, install
 from .rules.ufuncs import CUSTOM, PRIMAL, UNSUPPORTED, is_string_ufunc
 from .scalar import ScalarDual, to_dual
 from .scalar import primal as scalar_primal
@@ -367,10 +368,11 @@ def register_ufunc(ufunc: Any, *derivs: Any, domain: Any = None, bounded: bool =
     (0.25, -0.25)
     >>> ad.unregister(softsign)
     """
+    ufunc = unwrapped(ufunc)  # (scipy's array-API wrappers, SCIPY_ARRAY_API=1, keep the ufunc)
     if not is_ufunc(ufunc):
         raise TypeError(f"dualad: register_ufunc needs a numpy ufunc (or a numba-vectorized "
                         f"one), got {type(ufunc).__name__}; use custom_jvp for other functions")
-    name = _ufunc_name(ufunc)
+    name = ufunc_name(ufunc)
     _refuse_known_ufunc(ufunc, name)
     if ufunc.nout != 1:
         raise ValueError(f"dualad: {name} has {ufunc.nout} outputs; the rule table holds "
@@ -393,8 +395,7 @@ def register_ufunc(ufunc: Any, *derivs: Any, domain: Any = None, bounded: bool =
             if d is not None:
                 _check_callable(d, ufunc.nin + 1, "a derivative takes the arguments and the "
                                 "result: (x, ans) or (x, y, ans)")
-    RULES[ufunc] = Rule(kind, derivs, _domain(domain, ufunc.nin), None, bool(bounded))
-    _forget(ufunc)
+    install(ufunc, Rule(kind, derivs, _domain(domain, ufunc.nin), None, bool(bounded)))
     _REGISTERED[ufunc] = None
     return ufunc
 
@@ -405,7 +406,7 @@ def _const(c: SupportsFloat) -> Callable[..., Any]:
 
 
 def _refuse_known_ufunc(ufunc: Any, name: str) -> None:
-    if ufunc in RULES:
+    if rule_for(ufunc) is not None:  # (also scipy.special's, not yet used)
         raise ValueError(f"dualad: {name} already has a derivative rule"
                          + (" (registered by register_ufunc; unregister it first)"
                             if ufunc in _REGISTERED else ""))
@@ -413,9 +414,9 @@ def _refuse_known_ufunc(ufunc: Any, name: str) -> None:
                         ("has a dedicated implementation", CUSTOM),
                         ("is not differentiable", UNSUPPORTED)):
         if ufunc in group:
-            raise ValueError(f"dualad: numpy.{name} is already handled by dualad: it {what}")
+            raise ValueError(f"dualad: {name} is already handled by dualad: it {what}")
     if isinstance(ufunc, np.ufunc) and is_string_ufunc(ufunc):
-        raise ValueError(f"dualad: numpy.{name} is a string ufunc")
+        raise ValueError(f"dualad: {name} is a string ufunc")
 
 
 def register_function(func: Callable[..., Any], jvp_rule: Callable[..., Any]) -> Callable[..., Any]:
@@ -472,11 +473,13 @@ def unregister(func: Any) -> None:
     >>> ad.derivative(cube, 2.0)
     12.0
     >>> ad.unregister(cube)
-    >>> cube(ad.DualNumber(2.0, 1.0))
+    >>> cube(ad.DualNumber(2.0, 1.0))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    TypeError: dualad: numpy.cube is not supported for DualNumber
+    TypeError: dualad: ...cube is not supported for DualNumber: dualad has no derivative ...
     """
+    if func not in _REGISTERED:
+        func = unwrapped(func)
     if func not in _REGISTERED:
         raise ValueError(f"dualad: {_ufunc_name(func)} was not registered with "
                          "register_ufunc or register_function")

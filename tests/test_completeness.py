@@ -11,6 +11,7 @@ from numpy.testing.overrides import (get_overridable_numpy_array_functions,
 import dualad as ad
 from dualad.core import functions as _functions
 from dualad.rules import ufuncs as _ufunc
+from dualad.errors import ufunc_name
 from dualad.rules.table import RULES
 
 FUNCTIONS = get_overridable_numpy_array_functions()
@@ -69,7 +70,9 @@ def test_ufunc_categories_are_disjoint_and_known():
         for b in names[i + 1:]:
             assert not groups[a] & groups[b], (a, b, groups[a] & groups[b])
     for a, members in groups.items():
-        numpy_ufuncs = {u for u in members if isinstance(u, np.ufunc)}
+        # (RULES may also hold scipy.special's ufuncs: installed when first used)
+        numpy_ufuncs = {u for u in members if isinstance(u, np.ufunc)
+                        and not ufunc_name(u).startswith("scipy.special.")}
         assert numpy_ufuncs <= set(UFUNCS), (a, numpy_ufuncs - set(UFUNCS))
         # besides numpy's ufuncs only RULES holds others: dualad's own (erf, gamma, ...)
         assert a == "RULES" or numpy_ufuncs == members, a
@@ -102,10 +105,8 @@ M = ad.DualNumber(np.array([[2.0, 1.0], [1.0, 3.0]]), np.ones((2, 2, 1)))
 
 UNSUPPORTED_CALLS = [
     ("histogram", lambda: np.histogram(X)),
-    ("cov", lambda: np.cov(X)),
-    ("convolve", lambda: np.convolve(X, X)),
-    ("gradient", lambda: np.gradient(X)),
-    ("fft", lambda: np.fft.fft(X)),
+    ("ediff1d", lambda: np.ediff1d(X)),
+    ("apply_over_axes", lambda: np.apply_over_axes(np.sum, X, [0])),
     ("nanmedian", lambda: np.nanmedian(X)),
     ("eye", lambda: np.eye(2, like=X)),
     ("ones", lambda: np.ones(2, like=X)),
@@ -113,7 +114,6 @@ UNSUPPORTED_CALLS = [
     ("intersect1d", lambda: np.intersect1d(X, X)),
     ("equal", lambda: np.char.equal(X, X)),
     ("upper", lambda: np.strings.upper(X)),
-    ("eig", lambda: np.linalg.eig(M)),
     ("sort_complex", lambda: np.sort_complex(X)),
 ]
 

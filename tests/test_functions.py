@@ -389,6 +389,31 @@ CASES = [
     case(np.zeros_like, lambda f, a: f(a), (2, 3)),
     case(np.ones_like, lambda f, a: f(a), (2, 3)),
     case(np.full_like, lambda f, a: f(a, 2.5), (2, 3)),
+    # --- convolution, covariance, gradient, polynomials (more in test_idioms.py) ------------
+    case(np.convolve, lambda f, a, v: f(a, v), (5,), (3,)),
+    case(np.convolve, lambda f, a, v: f(a, v, "same"), (2,), (4,), id="same"),
+    case(np.correlate, lambda f, a, v: f(a, v, "valid"), (5,), (3,)),
+    case(np.correlate, lambda f, a, v: f(a, v, "full"), (3,), (4,), id="full"),
+    case(np.cov, lambda f, a: f(a), (3, 5)),
+    case(np.cov, lambda f, a, y: f(a, y, rowvar=False, aweights=[1.0, 2.0, 0.5, 1.5]),
+         (4, 2), (4,), id="y-aweights"),
+    case(np.corrcoef, lambda f, a: f(a), (3, 5)),
+    case(np.gradient, lambda f, a: f(a, 0.5, edge_order=2), (3, 4)),
+    case(np.gradient, lambda f, a: f(a, [0.0, 0.5, 1.5, 2.0], axis=-1), (2, 4), id="coords"),
+    case(np.fft.fftshift, lambda f, a: f(a), (3, 4)),
+    case(np.fft.ifftshift, lambda f, a: f(a, axes=1), (3, 5)),
+    case(np.poly, lambda f, r: f(r), (3,)),
+    case(np.polyadd, lambda f, a, b: f(a, b), (4,), (2,)),
+    case(np.polysub, lambda f, a, b: f(a, b), (2,), (3,)),
+    case(np.polymul, lambda f, a, b: f(a, b), (4,), (2,)),
+    case(np.polydiv, lambda f, a, b: f(a, b), (5,), (3,)),
+    case(np.polyder, lambda f, p: f(p, 2), (5,)),
+    case(np.polyint, lambda f, p, k: f(p, 2, k), (4,), (2,), alone=(0,)),  # (numpy
+    #  dispatches on p only: a dual k alone reaches no __array_function__)
+    case(np.polynomial.polynomial.polyval2d, lambda f, x, y, c: f(x, y, c), (3,), (3,),
+         (2, 3)),
+    case(np.polynomial.polynomial.polygrid2d, lambda f, x, y, c: f(x, y, c), (2,), (3,),
+         (2, 2)),
 ]
 if np.lib.NumpyVersion(np.__version__) >= "2.3.0":  # {axis: width}
     CASES.append(case(np.pad, lambda f, a: f(a, {-1: (1, 2)}, mode="wrap"), (2, 3), id="dict"))
@@ -444,6 +469,11 @@ def _is_linalg(func):
 
 # checked by the dedicated tests below instead of finite differences
 SPECIAL = {np.empty_like, np.array2string, np.array_str, np.array_repr}
+# numpy.fft (complex results), polyfit and the complex duals' primitives: tests/test_fft_eig.py
+SPECIAL |= {getattr(np.fft, name) for name in ("fft", "ifft", "rfft", "irfft", "hfft", "ihfft",
+                                                "fft2", "ifft2", "rfft2", "irfft2", "fftn",
+                                                "ifftn", "rfftn", "irfftn")}
+SPECIAL |= {f for f in _functions.CATEGORY if f.__module__ == "dualad"} | {np.polyfit}
 
 
 def test_every_registered_function_has_a_case():

@@ -20,7 +20,7 @@ LAYERS = {
     "rules": 1,
     "core": 2,
     "accel": 3, "higher": 3, "scalar": 3,
-    "api": 4, "custom": 4, "math": 4,
+    "api": 4, "custom": 4, "math": 4, "array_api": 4, "sparse": 4,
     "train": 5, "optim": 5, "testing": 5, "_mlp": 5,
 }
 PEERS = {4, 5}

@@ -155,6 +155,9 @@ BILINEAR = [
     ("einsum three", lambda a: np.einsum("ij,jk,kl->il", a, a.T, a), _general(4, 5)),
     ("multi_dot 4", lambda a: np.linalg.multi_dot([a[:, :2].T, a, a.T, a[:, :3]]),
      _general(6, 5)),
+    ("vecdot", lambda a: np.vecdot(a, a[::-1]), _general(3, 5)),
+    ("vecdot axis 0", lambda a: np.vecdot(a, a[::-1], axis=0), _general(3, 5)),
+    ("linalg.vecdot broadcast", lambda a: np.linalg.vecdot(a, a[0], axis=-1), _general(3, 5)),
 ] + [(f"matrix_power {n}", lambda a, n=n: np.linalg.matrix_power(a, n), _nonsym_square(4))
      for n in (-3, 0, 1, 2, 3, 4, 7)]
 if hasattr(np, "matvec"):
@@ -170,3 +173,32 @@ def test_products_have_numpys_value_and_a_correct_tangent(name, f, x):
     h = 1e-6  # all of these are polynomials of degree <= 4 in x (or rational: inv)
     fd = (f(x + h * t) - f(x - h * t)) / (2 * h)
     np.testing.assert_allclose(tangent, fd, rtol=1e-6, atol=1e-6 * np.max(np.abs(fd)))
+
+
+def test_unique_values_keeps_every_nan_as_numpy_does():
+    x = np.array([3.0, 1.0, np.nan, 2.0, 1.0, np.nan, -0.0, 0.0])
+    value, tangent = ad.jvp(np.unique_values, x, np.arange(8.0))
+    np.testing.assert_array_equal(value, np.unique_values(x), strict=True)
+    # each output takes the tangent of the first element it comes from
+    first = np.unique(x, return_index=True, equal_nan=False)[1]
+    np.testing.assert_array_equal(tangent, first.astype(float))
+    value, _ = ad.jvp(lambda v: np.unique(v, equal_nan=False), x, np.ones(8))
+    np.testing.assert_array_equal(value, np.unique(x, equal_nan=False), strict=True)
+
+
+def test_reshape_copy_and_clip_without_bounds_do_not_alias_the_input():
+    # writes into a copy must not reach the input: d(out)/dx stays the identity
+    def reshaped(v):
+        r = np.reshape(v, (2, 3), copy=True)
+        r[0, 0] = 100.0 * v[1]
+        return v
+
+    def clipped(v):
+        r = np.clip(v, None, None)
+        r[0] = 100.0 * v[1]
+        return v
+
+    for f in (reshaped, clipped):
+        np.testing.assert_array_equal(ad.jacobian(f, np.arange(6.0)), np.eye(6))
+    with pytest.raises(ValueError):  # as numpy: no view possible
+        ad.jvp(lambda v: np.reshape(v.T, 6, copy=False), np.ones((2, 3)), np.ones((2, 3)))

@@ -98,8 +98,10 @@ def test_the_constants_against_mpmath():
 
 
 def test_only_rules_whose_derivative_calls_sin_or_cos_take_them():
+    from dualad.rules import scipy_special
     from dualad.rules.table import RULES
-    taken = {u for u in RULES if _fused.vector_derivs(u) is not None}
+    own = [u for u in RULES if u not in scipy_special._installed]  # (sindg's calls cos too)
+    taken = {u for u in own if _fused.vector_derivs(u) is not None}
     assert taken == {np.sin, np.cos}
 
 

@@ -305,10 +305,12 @@ def forget(ufunc):
     """Forget the calibration and kernels of ``ufunc`` (its rule was replaced or removed)."""
     loops.forget(ufunc)
     with _LOCK:
-        _MODES.pop(ufunc, None)
+        # FALLBACK is keyed by name: its entry is this ufunc's only if it ran on numpy (a new
+        # rule for scipy.special.erf must not drop the reason of dualad's own erf)
+        if _MODES.pop(ufunc, None) == "numpy":
+            FALLBACK.pop(getattr(ufunc, "__name__", None), None)
         _SHARES.pop(ufunc, None)
         _PAYS.pop(ufunc, None)
-        FALLBACK.pop(getattr(ufunc, "__name__", None), None)
         for key in [k for k in _KERNELS if k[0] is ufunc]:
             del _KERNELS[key]
 

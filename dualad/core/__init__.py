@@ -3,7 +3,9 @@
 Importing it loads the dispatch modules, which fill ``DualNumber``'s slots in ``hooks``.
 It imports ``dualad.rules``, ``dualad.errors`` and ``dualad.config`` only.
 """
-from . import assign, bilinear, functions, hooks, linalg, ufunc  # (they register themselves)
+# (they register themselves)
+from . import assign, bilinear, complexdual, fft, functions, hooks, linalg, ufunc
 from .dual import DualNumber
 
-__all__ = ["DualNumber", "assign", "bilinear", "functions", "hooks", "linalg", "ufunc"]
+__all__ = ["DualNumber", "assign", "bilinear", "complexdual", "fft", "functions", "hooks",
+           "linalg", "ufunc"]

@@ -190,14 +190,36 @@ def _matmul_plan(spec: str) -> Optional[Tuple[Any, ...]]:
             None if order == list(out) else tuple(order.index(c) for c in out))
 
 
+def _from_sublists(args: Sequence[Any]) -> Tuple[str, Tuple[Any, ...]]:
+    """einsum's sublist form ``(a, [0, 1], b, [1, 2][, [0, 2]])`` as its subscripts string
+    and operands; labels 0-25 become A-Z and 26-51 a-z, as numpy's C einsum maps them (so
+    the implicit output, sorted, keeps their order)."""
+    def letters(sub: Any) -> str:
+        text = ""
+        for s in sub:
+            if s is Ellipsis:
+                text += "..."
+                continue
+            if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or not 0 <= s < 52:
+                raise ValueError(f"dualad: einsum sublist labels are integers in [0, 52) or "
+                                 f"Ellipsis, got {s!r}")
+            text += (string.ascii_uppercase + string.ascii_lowercase)[s]
+        return text
+    pairs = len(args) - len(args) % 2
+    spec = ",".join(letters(sub) for sub in args[1:pairs:2])
+    if len(args) % 2:
+        spec += "->" + letters(args[-1])
+    return spec, tuple(args[0:pairs:2])
+
+
 @implements("custom", "einsum")
 def einsum(subscripts: Any, *operands: Any, out: Any = None, optimize: Any = False,
            **kwargs: Any) -> Any:
     if out is not None or kwargs:
         raise TypeError("dualad: numpy.einsum(..., out=/dtype=/...) is not supported for "
                         "DualNumber")
-    if not isinstance(subscripts, str):
-        raise TypeError("dualad: numpy.einsum on DualNumber takes the subscripts-string form")
+    if not isinstance(subscripts, str):  # the sublist form: a, [0, 1], b, [1, 2], [0, 2]
+        subscripts, operands = _from_sublists((subscripts,) + operands)
     subscripts = subscripts.replace(" ", "")
     inputs, _, output = subscripts.partition("->")
     if "->" not in subscripts:
@@ -249,8 +271,15 @@ def matmul(a: Any, b: Any, **kwargs: Any) -> Any:
 
 @custom_ufunc(getattr(np, "vecdot", None))
 @implements("custom", "linalg.vecdot")
-def vecdot(x1: Any, x2: Any, axis: int = -1, **kwargs: Any) -> Any:
-    return np.sum(np.multiply(x1, x2), axis=axis)
+def vecdot(x1: Any, x2: Any, /, *, axis: int = -1, **kwargs: Any) -> Any:
+    if kwargs:
+        raise TypeError(f"dualad: numpy.vecdot(..., {', '.join(kwargs)}=...) is not supported "
+                        "for DualNumber")
+    nd = max(np.ndim(x1), np.ndim(x2))
+    axis = normalize_axis_tuple(axis, nd)[0] - nd  # counted from the end, as numpy does
+    a, b = np.moveaxis(x1, axis, -1), np.moveaxis(x2, axis, -1)
+    # numpy's own value (its loop sums in order; np.sum sums pairwise)
+    return _bilinear("...i,...i->...", (a, b), lambda u, v: np.vecdot(u, v))
 
 
 @custom_ufunc(getattr(np, "matvec", None))
@@ -268,6 +297,8 @@ def multi_dot(arrays: Sequence[Any], *, out: Any = None) -> Any:
     if out is not None:
         raise TypeError("dualad: multi_dot(..., out=) is not supported for DualNumber")
     tag, values, partials = split_all(*arrays)
+    if tag < 0:  # no DualNumber (Taylor's composite route): a chain of its own products
+        return functools.reduce(dot, arrays)
     # numpy's own value: it picks the cheapest order of products, which changes the last bits
     value = np.linalg.multi_dot(values)
     if all(p is None for p in partials):

@@ -12,8 +12,8 @@ from typing import Any, Callable, Iterator, Optional, Tuple
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
-from ..errors import (DROP_MSG, astype_refused, foreign, foreign_caller, from_python_numbers,
-                      not_real, plain_value_refused)
+from ..errors import (astype_refused, conversion_refused, foreign, foreign_caller,
+                      from_python_numbers, not_real, plain_value_refused)
 from . import hooks, tags
 from .hooks import Pending
 
@@ -90,23 +90,24 @@ class NoSilentConversion(NoPlainValue):
 
     __slots__ = ()
 
+    # (each message says what to write instead for the code that asked: errors.py reads it)
     def __float__(self) -> float:
-        raise TypeError(DROP_MSG.format(what="float"))
+        raise conversion_refused(self, "float")
 
     def __int__(self) -> int:
-        raise TypeError(DROP_MSG.format(what="int"))
+        raise conversion_refused(self, "int")
 
     def __complex__(self) -> complex:
-        raise TypeError(DROP_MSG.format(what="complex"))
+        raise conversion_refused(self, "complex")
 
     def __index__(self) -> int:
-        raise TypeError(DROP_MSG.format(what="an index"))
+        raise conversion_refused(self, "an index")
 
     def __array__(self, dtype: Any = None, copy: Optional[bool] = None) -> np.ndarray:
-        # (numpy.ma's and pandas' own operators, m * x, get here: name their type instead)
-        raise foreign_caller() or TypeError(
-            DROP_MSG.format(what="a plain numpy array") + " To build an array of duals use "
-            "np.stack([...]) or np.concatenate, not np.array.")
+        # numpy's paths that no protocol lets dualad into end here: X.dot(w) (an ndarray
+        # method), np.array([a, b]) of duals, a plain array's a[i] = x, np.asarray(x), ...;
+        # (numpy.ma's and pandas' own operators, m * x, too: their type is named instead)
+        raise foreign_caller() or conversion_refused(self, "a plain numpy array")
 
 
 def square_or_power(x: Any, exponent: Any) -> Any:
@@ -198,6 +199,24 @@ class DualNumber(NoSilentConversion, NDArrayOperatorsMixin):
     size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)),
                     doc="Number of value elements.")
     T = property(lambda self: np.transpose(self), doc="Transpose (of the value axes).")
+    mT = property(lambda self: np.matrix_transpose(self),
+                  doc="Transpose of the last two axes (array API).")
+    device = property(lambda self: "cpu", doc="Where the arrays live: 'cpu' (array API).")
+
+    def to_device(self, device: Any, /, *, stream: Any = None) -> "DualNumber":
+        """``self``: duals live on the CPU (array API); another device is a ValueError."""
+        if device != "cpu":
+            raise ValueError(f"dualad: DualNumber lives on the 'cpu' device; got {device!r}")
+        return self
+
+    def __array_namespace__(self, *, api_version: Optional[str] = None) -> Any:
+        """The array API standard namespace of duals, ``dualad.array_api``.
+
+        >>> xp = DualNumber([1.0, 2.0], [1.0, 0.0]).__array_namespace__()
+        >>> xp.__name__, xp.__array_api_version__
+        ('dualad.array_api', '2024.12')
+        """
+        return hooks.array_namespace(api_version)
 
     @property
     def dtype(self) -> np.dtype:
@@ -309,8 +328,8 @@ class DualNumber(NoSilentConversion, NDArrayOperatorsMixin):
     def dot(self, other: Any) -> Any:
         return np.dot(self, other)
 
-    def clip(self, a_min: Any = None, a_max: Any = None) -> Any:
-        return np.clip(self, a_min, a_max)
+    def clip(self, a_min: Any = None, a_max: Any = None, out: Any = None, **kwargs: Any) -> Any:
+        return np.clip(self, a_min, a_max, out, **kwargs)
 
     def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
         return np.trace(self, offset, axis1, axis2)
@@ -392,8 +411,9 @@ def primal(x: Any) -> Any:
 def _plain_index(index: Any) -> Tuple[Any, ...]:
     # indices index the value axes; a dual used as an index would drop its derivative
     index = index if isinstance(index, tuple) else (index,)
-    if any(isinstance(i, DualNumber) for i in index):
-        raise TypeError(DROP_MSG.format(what="an index"))
+    for i in index:
+        if isinstance(i, DualNumber):
+            raise conversion_refused(i, "an index")
     return index
 
 

@@ -15,6 +15,7 @@
   TypeError that names it. A derivative is never dropped silently.
 """
 import importlib
+import inspect
 import math
 import warnings
 from typing import Any, Callable, Iterator, Optional, Sequence, Tuple
@@ -26,8 +27,8 @@ from ..errors import foreign
 from ..rules.ufuncs import custom_ufunc
 from . import hooks
 from .dual import DualNumber, make
-from .partials import (map_leaves, n_directions, primal, result, split, tag_of, top_tag,
-                       zeros_partials)
+from .partials import (accumulate, map_leaves, n_directions, primal, result, split, split_all,
+                       tag_of, top_tag, zeros_partials)
 
 HANDLED: dict[Any, Callable[..., Any]] = {}  # numpy function -> implementation
 CATEGORY: dict[Any, str] = {}  # numpy function -> category name
@@ -45,13 +46,15 @@ def _lookup(name: str) -> Any:
 
 
 def implements(category: str, *names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register ``impl`` for the numpy functions ``names`` (missing ones are skipped)."""
+    """Register ``impl`` for the numpy functions ``names`` (missing ones are skipped); a
+    function registered later than its module's blanket refusal leaves ``UNSUPPORTED``."""
     def register(impl: Callable[..., Any]) -> Callable[..., Any]:
         for name in names:
             func = _lookup(name)
             if func is not None:
                 HANDLED[func] = impl
                 CATEGORY[func] = category
+                UNSUPPORTED.pop(func, None)
         return impl
     return register
 
@@ -73,7 +76,76 @@ def array_function(func: Any, types: Any, args: Any, kwargs: dict[str, Any]) -> 
     if not all(issubclass(t, (DualNumber, np.ndarray)) for t in types):
         return NotImplemented
     refuse_foreign(func, args, kwargs)
+    slot: Any = _OUT_SLOTS.get(func, _UNSEEN)
+    if slot is _UNSEEN:
+        slot = out_slot(func)
+    if slot is not None and (kwargs.get("out") is not None
+                             or -1 < slot < len(args) and args[slot] is not None):
+        return _into_out(func, impl, slot, args, kwargs)
     return impl(*args, **kwargs)
+
+
+def out_slot(func: Any) -> Optional[int]:
+    """The position of ``func``'s out= (-1: keyword-only; None: it has none)."""
+    slot = _OUT_SLOTS.get(func, _UNSEEN)
+    if slot is _UNSEEN:
+        slot = _OUT_SLOTS[func] = _out_slot(func)
+    return slot  # type: ignore[return-value]
+
+
+def writes_out(func: Any, args: Sequence[Any], kwargs: dict[str, Any]) -> bool:
+    """Whether the call ``func(*args, **kwargs)`` passes an out= (by keyword or position):
+    HyperDual and Taylor numbers, which write in place through nested duals, ask."""
+    slot = out_slot(func)
+    return kwargs.get("out") is not None or slot is not None and -1 < slot < len(args) \
+        and args[slot] is not None
+
+
+_UNSEEN = object()
+_OUT_SLOTS: dict[Any, Optional[int]] = {}  # numpy function -> position of its out= (-1:
+#                                            keyword-only; None: it has no out=)
+
+
+def _out_slot(func: Any) -> Optional[int]:
+    try:
+        params = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):  # (no signature: out=, if any, reaches the implementation)
+        return None
+    for i, prm in enumerate(params):
+        if prm.name == "out":
+            return i if prm.kind in (prm.POSITIONAL_ONLY, prm.POSITIONAL_OR_KEYWORD) else -1
+    return None
+
+
+def _into_out(func: Any, impl: Callable[..., Any], slot: int, args: Any,
+              kwargs: dict[str, Any]) -> Any:
+    """``func(..., out=out)``: the result computed as without out, then written into ``out``
+    (a dual: value and partials, through ``__setitem__``, so that a view passes the write on
+    to the dual it views), as numpy does; ``out`` is returned. The result is complete before
+    the write, so out may alias an input (``np.clip(x, 0, 1, out=x)``)."""
+    kwargs = dict(kwargs)
+    out = kwargs.pop("out", None)
+    if out is None:
+        args = list(args)
+        out, args[slot] = args[slot], None
+    if type(out) is tuple and len(out) == 1:  # (as ufuncs take it)
+        out = out[0]
+    name = _qualname(func)
+    if _dual_leaves((args, tuple(kwargs.values()))):
+        res = impl(*args, **kwargs)
+    else:  # only out is a dual: numpy's own function on the plain inputs
+        res = func(*args, **kwargs)
+    if isinstance(res, tuple) or not isinstance(out, (DualNumber, np.ndarray)):
+        raise TypeError(f"dualad: {name}(..., out=) takes one array for its one result; "
+                        "assign the result instead")
+    if isinstance(res, DualNumber) and not isinstance(out, DualNumber):
+        raise TypeError(f"dualad: {name}(..., out=ndarray) would drop the derivative; pass "
+                        "a DualNumber as out (np.zeros_like(x) of a dual x is one), or no out")
+    if np.shape(res) != np.shape(out):
+        raise ValueError(f"dualad: {name} gives shape {np.shape(res)}, which does not fit "
+                         f"out= of shape {np.shape(out)}")
+    out[...] = res
+    return out
 
 
 _PLAIN = frozenset({DualNumber, np.ndarray, float, int, bool, str, type(None)})
@@ -150,17 +222,7 @@ def gather(func: Callable[..., Any], data: Sequence[Any],
     argument may be a (nested) sequence of arrays. ``index_kwargs`` overrides keywords for
     the index pass (a fill value must be 0 there, the zero row).
     """
-    def impl(*args, out=None, **kwargs):
-        if out is not None:  # (concatenate(..., out=)): the result, assigned
-            if not isinstance(out, DualNumber):
-                raise TypeError(f"dualad: numpy.{func.__name__}(..., out=ndarray) would drop "
-                                "the derivative; pass a DualNumber as out, or no out")
-            res = impl(*args, **kwargs)
-            if np.shape(res) != out.shape:
-                raise ValueError(f"dualad: numpy.{func.__name__} gives shape "
-                                 f"{np.shape(res)}, out= has shape {out.shape}")
-            out[...] = res
-            return out
+    def impl(*args, **kwargs):  # (out=: array_function writes the result into it)
         args = list(args)
         slots = [(args, d) for d in data if isinstance(d, int) and d < len(args)]
         slots += [(kwargs, d) for d in data if isinstance(d, str) and d in kwargs]
@@ -270,8 +332,9 @@ def _reshape(a: Any, shape: Any = None, order: str = "C", *, newshape: Any = Non
     shape = newshape if shape is None else shape
     if order != "C":
         return gather(np.reshape, (0,))(a, shape, order=order)
-    value = np.reshape(a.value, shape)
-    out = make(value, a.partials.reshape(value.shape + a.partials.shape[-1:]), a._tag)
+    value = np.reshape(a.value, shape, copy=copy)  # (copy=False refused where numpy does)
+    partials = a.partials.reshape(value.shape + a.partials.shape[-1:])
+    out = make(value, partials.copy() if copy else partials, a._tag)
     if _shares(value, a.value):  # a view, as numpy's: writes into it must reach a
         out._base = (a, lambda b: _reshape(b, shape))
     return out
@@ -595,7 +658,8 @@ def _clip(a: Any, a_min: Any = _NoValue, a_max: Any = _NoValue, out: Any = None,
         a = np.maximum(a, lo)
     if hi is not None:
         a = np.minimum(a, hi)
-    return a
+    # numpy returns a new array even without bounds: writes into it must not reach the input
+    return np.copy(a) if lo is None and hi is None else a
 
 
 def _register_clip_ufunc() -> None:
@@ -682,6 +746,282 @@ def _polyval(p: Any, x: Any) -> Any:
     for c in (p[i] for i in range(len(p))):  # Horner: one step per coefficient
         y = y * x + c
     return y
+
+
+# --- convolution, covariance, gradient, polynomials -------------------------------------
+def _numpy_valued(func: Callable[..., Any], composed: Callable[..., Any], *args: Any,
+                  **kwargs: Any) -> Any:
+    """``composed(*args, **kwargs)``, a composition of differentiable operations equal to
+    ``func``, with numpy's own ``func`` of the values as its value (numpy's bits; nested
+    duals recurse): its tangent is the composition's."""
+    tag = top_tag(list(_leaves((args, tuple(kwargs.values())))))
+    value = func(*map_leaves(args, lambda a: split(a, tag)[0]),
+                 **{k: map_leaves(v, lambda a: split(a, tag)[0]) for k, v in kwargs.items()})
+    with np.errstate(divide="ignore", invalid="ignore"):  # (numpy's call has warned)
+        composed_result = composed(*args, **kwargs)
+    return result(value, split(composed_result, tag)[1], tag)
+
+
+def _correlate_full(a: Any, v: Any) -> Any:
+    """``c[k] = sum_j a[k + j - (M - 1)] v[j]`` for every k (the full correlation) of a 1-d
+    ``a`` and ``v`` of length M, one of them with a trailing direction axis: a contraction
+    over sliding windows of ``a`` zero-padded by M - 1 on both sides (no loop)."""
+    m = np.shape(v)[0]
+    pad = [(m - 1, m - 1)] + [(0, 0)] * (np.ndim(a) - 1)
+    windows = np.lib.stride_tricks.sliding_window_view(np.pad(a, pad), m, axis=0)
+    if np.ndim(a) == 2:  # (K, n, M) windows of partials, v plain
+        return np.einsum("knm,m->kn", windows, v)
+    return np.matmul(windows, v)  # (K, M) @ (M[, n])
+
+
+_MODES = {0: "valid", 1: "same", 2: "full"}
+
+
+def _correlation(func: Callable[..., Any], flip: bool) -> Callable[..., Any]:
+    """np.correlate (``flip`` False) and np.convolve (``flip``: v reversed): bilinear, so the
+    tangent is the full correlation of each operand's partials with the other's value, cut
+    as numpy cuts the value for ``mode``."""
+    def impl(a, v, mode="valid" if not flip else "full"):
+        tag, (av, vv), (ap, vp) = split_all(a, v)
+        value = func(av, vv, mode=mode)  # numpy's checks (1-d, not empty, mode) first
+        # (numpy also takes 0, 1, 2; older ones read a string's first letter)
+        mode = _MODES[int(mode)] if isinstance(mode, (int, np.integer)) else \
+            _MODES[{"v": 0, "s": 1, "f": 2}[mode.lower()[0]]]
+        if flip:
+            vv, vp = vv[::-1], None if vp is None else vp[::-1]
+        n, m = np.shape(av)[0], np.shape(vv)[0]
+        terms = []
+        if ap is not None:
+            terms.append(_correlate_full(ap, vv))
+        if vp is not None:
+            terms.append(_correlate_full(av, vp))
+        full = accumulate(*terms)
+        short = min(n, m)
+        # where numpy's result starts in the full one (numpy swaps the operands so that the
+        # longer comes first, and for correlate reverses the result back)
+        if mode == "full":
+            start = 0
+        elif mode == "valid":
+            start = short - 1
+        else:
+            start = (short - 1) // 2 if flip or n >= m else n // 2
+        return result(value, full[start:start + np.shape(value)[0]], tag)
+    return impl
+
+
+implements("custom", "correlate")(_correlation(np.correlate, False))
+implements("custom", "convolve")(_correlation(np.convolve, True))
+
+
+def _plain_weights(name: str, **weights: Any) -> None:
+    for key, w in weights.items():
+        if _dual_leaves(w):
+            raise TypeError(f"dualad: numpy.{name}(..., {key}=) takes plain (constant) "
+                            f"weights; pass {key}=w.value, or write the weighted sums with "
+                            "np.average(..., weights=w)")
+
+
+def _cov_composed(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False,
+                  ddof: Any = None, fweights: Any = None, aweights: Any = None, *,
+                  dtype: Any = None) -> Any:
+    """numpy's np.cov (its own steps) with differentiable operations; numpy's call on the
+    values has checked the arguments."""
+    def rows(a: Any) -> Any:
+        a = np.reshape(a, (1,) * (2 - np.ndim(a)) + np.shape(a))
+        return a if dtype is None else a.astype(dtype) if isinstance(a, DualNumber) else \
+            np.asarray(a, dtype=dtype)
+    x = rows(m)
+    if not rowvar and np.ndim(m) != 1:
+        x = np.transpose(x)
+    if y is not None:
+        y2 = rows(y)
+        if not rowvar and y2.shape[0] != 1:
+            y2 = np.transpose(y2)
+        x = np.concatenate((x, y2), axis=0)
+    if ddof is None:
+        ddof = 0 if bias else 1
+    w = None
+    if fweights is not None:
+        w = np.asarray(fweights, dtype=float)
+    if aweights is not None:
+        aw = np.asarray(aweights, dtype=float)
+        w = aw if w is None else w * aw
+    avg, w_sum = np.average(x, axis=1, weights=w, returned=True)
+    w_sum = primal(w_sum)[0]
+    if w is None:
+        fact = x.shape[1] - ddof
+    elif ddof == 0:
+        fact = w_sum
+    elif aweights is None:
+        fact = w_sum - ddof
+    else:
+        fact = w_sum - ddof * np.sum(w * aw) / w_sum
+    fact = max(fact, 0.0)
+    xc = x - avg[:, None]
+    c = np.dot(xc, np.transpose(xc if w is None else xc * w))
+    return np.squeeze(c * np.true_divide(1, fact))
+
+
+@implements("custom", "cov")
+def _cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: Any = None,
+         fweights: Any = None, aweights: Any = None, *, dtype: Any = None) -> Any:
+    _plain_weights("cov", fweights=fweights, aweights=aweights)
+    _float_dtype(dtype, "cov")
+    return _numpy_valued(np.cov, _cov_composed, m, y, rowvar, bias, ddof, fweights, aweights,
+                         dtype=dtype)
+
+
+def _corrcoef_composed(x: Any, y: Any = None, rowvar: bool = True, *, dtype: Any = None,
+                       **ignored: Any) -> Any:
+    c = _cov_composed(x, y, rowvar, dtype=dtype)
+    if np.ndim(c) == 0:
+        return c / c
+    std = np.sqrt(np.diagonal(c))
+    return np.clip(c / std[:, None] / std[None, :], -1, 1)
+
+
+@implements("custom", "corrcoef")
+def _corrcoef(x: Any, y: Any = None, rowvar: bool = True, bias: Any = _NoValue,
+              ddof: Any = _NoValue, *, dtype: Any = None) -> Any:
+    _float_dtype(dtype, "corrcoef")
+    extra = {k: v for k, v in (("bias", bias), ("ddof", ddof)) if v is not _NoValue}
+    return _numpy_valued(np.corrcoef, _corrcoef_composed, x, y, rowvar, dtype=dtype, **extra)
+
+
+@implements("linear", "gradient")
+def _gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> Any:
+    # linear in f for given spacing: numpy's own gradient of the partials, axes kept
+    if _dual_leaves(varargs):
+        raise TypeError("dualad: numpy.gradient with DualNumber spacing or coordinates is "
+                        "not supported (the derivative with respect to f is); pass them as "
+                        "plain arrays (x.value)")
+    tag = top_tag((f,))
+    v, p = split(f, tag)
+    gradient: Any = np.gradient  # (numpy's overloads do not know duals)
+    value = gradient(v, *varargs, axis=axis, edge_order=edge_order)
+    partials = gradient(p, *varargs, axis=_axes(axis, np.ndim(v)), edge_order=edge_order)
+    if isinstance(value, (tuple, list)):
+        return type(value)(result(a, b, tag) for a, b in zip(value, partials))
+    return result(value, partials, tag)
+
+
+def _coefficients(p: Any, name: str) -> Any:
+    if isinstance(p, np.poly1d):  # (a poly1d holds plain numbers only)
+        raise TypeError(f"dualad: numpy.{name} of a numpy.poly1d and a DualNumber: a poly1d "
+                        "cannot hold derivatives; pass its coefficients p.coeffs (the "
+                        "result is an array of coefficients)")
+    return np.atleast_1d(p)
+
+
+@implements("custom", "polyder")
+def _polyder(p: Any, m: int = 1) -> Any:
+    m = int(m)
+    if m < 0:
+        raise ValueError("Order of derivative must be positive (see polyint)")
+    p = _coefficients(p, "polyder")
+    for _ in range(m):  # numpy's steps: the same products
+        p = p[:-1] * np.arange(len(p) - 1, 0, -1)
+    return p
+
+
+@implements("custom", "polyint")
+def _polyint(p: Any, m: int = 1, k: Any = None) -> Any:
+    m = int(m)
+    if m < 0:
+        raise ValueError("Order of integral must be positive (see polyder)")
+    if isinstance(k, (list, tuple)):  # (may hold duals: numpy's atleast_1d would not see them)
+        k = np.stack(k)
+    k = np.zeros(m) if k is None else np.atleast_1d(k)
+    if len(k) == 1 and m > 1:
+        k = k[0] * np.ones(m)
+    if len(k) < m:
+        raise ValueError("k must be a scalar or a rank-1 array of length 1 or >m.")
+    p = _coefficients(p, "polyint")
+    for i in range(m):
+        p = np.concatenate((p / np.arange(len(p), 0, -1), np.reshape(k[i], (1,))))
+    return p
+
+
+def _poly_sum(sign: float, name: str) -> Callable[..., Any]:
+    def impl(a1, a2):
+        a1, a2 = _coefficients(a1, name), _coefficients(a2, name)
+        diff = len(a2) - len(a1)  # the shorter is padded with leading zeros, as numpy does
+        if diff > 0:
+            a1 = np.concatenate((np.zeros(diff), a1))
+        elif diff < 0:
+            a2 = np.concatenate((np.zeros(-diff), a2))
+        return a1 + a2 if sign > 0 else a1 - a2
+    return impl
+
+
+implements("custom", "polyadd")(_poly_sum(1.0, "polyadd"))
+implements("custom", "polysub")(_poly_sum(-1.0, "polysub"))
+
+
+@implements("custom", "polymul")
+def _polymul(a1: Any, a2: Any) -> Any:
+    return np.convolve(_coefficients(a1, "polymul"), _coefficients(a2, "polymul"))
+
+
+@implements("custom", "polydiv")
+def _polydiv(u: Any, v: Any) -> Tuple[Any, Any]:
+    u = _coefficients(u, "polydiv") + 0.0
+    v = _coefficients(v, "polydiv") + 0.0
+    w = u[0] + v[0]  # (a dual: at least one of u, v is)
+    m, n = len(u) - 1, len(v) - 1
+    scale = 1.0 / v[0]
+    q = np.zeros_like(w, shape=(max(m - n + 1, 1),))
+    r = np.zeros_like(w, shape=u.shape)
+    r[...] = u
+    for k in range(m - n + 1):  # numpy's long division, step for step
+        d = scale * r[k]
+        q[k] = d
+        r[k:k + n + 1] -= d * v
+    while np.allclose(primal(r[0]), 0, rtol=1e-14) and r.shape[-1] > 1:
+        r = r[1:]
+    return q, r
+
+
+@implements("custom", "poly")
+def _poly(seq_of_zeros: Any) -> Any:
+    zeros = np.atleast_1d(seq_of_zeros)
+    if zeros.ndim != 1:
+        raise TypeError("dualad: numpy.poly of a matrix of duals needs its eigenvalues "
+                        "(complex in general); pass the roots, e.g. "
+                        "np.poly(np.linalg.eigvalsh(a)) for a symmetric a")
+    a: Any = np.ones(1)
+    for z in zeros:  # numpy's steps: one convolution with (1, -z) per root
+        a = np.convolve(a, np.stack([np.ones_like(z), -z]))
+    return a if len(zeros) else 1.0
+
+
+def _power_series(x: Any, c: Any, tensor: bool = True) -> Any:
+    """numpy.polynomial.polynomial.polyval, step for step, where x or c may be a dual: with
+    ``tensor`` a dual x counts as an array (numpy treats objects that are not ndarrays as
+    scalars)."""
+    c = np.atleast_1d(c)
+    if not isinstance(c, DualNumber) and c.dtype.kind in "biu":
+        c = c + 0.0
+    if isinstance(x, (tuple, list)):
+        x = np.asarray(x)
+    if isinstance(x, (np.ndarray, DualNumber)) and tensor:
+        c = np.reshape(c, np.shape(c) + (1,) * np.ndim(x))
+    c0 = c[-1] + x * 0
+    for i in range(2, len(c) + 1):
+        c0 = c[-i] + c0 * x
+    return c0
+
+
+@implements("custom", "polynomial.polynomial.polyval2d")
+def _polyval2d(x: Any, y: Any, c: Any) -> Any:
+    if np.shape(x) != np.shape(y):
+        raise ValueError("x, y are incompatible")
+    return _power_series(y, _power_series(x, c), tensor=False)
+
+
+@implements("custom", "polynomial.polynomial.polygrid2d")
+def _polygrid2d(x: Any, y: Any, c: Any) -> Any:
+    return _power_series(y, _power_series(x, c))
 
 
 @implements("custom", "round", "around")
@@ -944,7 +1284,7 @@ def _bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
     return result(value, partials, tag)
 
 
-@implements("custom", "unique", "unique_values")
+@implements("custom", "unique")
 def _unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
             return_counts: bool = False, axis: Any = None, *, equal_nan: bool = True,
             sorted: bool = True) -> Any:
@@ -952,12 +1292,15 @@ def _unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
         raise TypeError("dualad: numpy.unique(..., axis=) is not supported for DualNumber")
     flat = np.ravel(ar)
     vals, first, inverse, counts = np.unique(primal(flat), return_index=True,
-                                             return_inverse=True, return_counts=True)
+                                             return_inverse=True, return_counts=True,
+                                             equal_nan=equal_nan, sorted=sorted)
     out: Tuple[Any, ...] = (np.take(flat, first),)
     out += (first,) * return_index + (inverse,) * return_inverse + (counts,) * return_counts
     return out if len(out) > 1 else out[0]
 
 
+# as numpy defines it: every nan its own value
+implements("custom", "unique_values")(lambda x: _unique(x, equal_nan=False, sorted=False))
 implements("custom", "array2string", "array_str")(lambda a, *args, **kwargs: str(a))
 implements("custom", "array_repr")(lambda a, *args, **kwargs: repr(a))
 
@@ -1036,10 +1379,8 @@ unsupported("complex-valued", "sort_complex", "roots")
 unsupported("set operations on values; use np.unique", "intersect1d", "union1d",
             "setdiff1d", "setxor1d", "unique_all", "unique_counts", "unique_inverse",
             "trim_zeros")
-unsupported("not implemented yet", "i0", "apply_over_axes", "cov", "corrcoef", "poly", "polyadd",
-            "polysub", "polymul", "polydiv", "polyder", "polyint", "polyfit", "convolve",
-            "correlate", "ediff1d", "gradient", "nanmedian", "nanquantile", "nanpercentile",
-            "polynomial.polynomial.polyval2d", "polynomial.polynomial.polygrid2d")
+unsupported("not implemented yet", "i0", "apply_over_axes", "ediff1d",
+            "nanmedian", "nanquantile", "nanpercentile")
 
 
 def _unsupported_module(reason: str, module: str) -> None:
@@ -1053,6 +1394,7 @@ def _unsupported_module(reason: str, module: str) -> None:
             UNSUPPORTED[obj] = reason
 
 
+_structural((0,), "fft.fftshift", "fft.ifftshift")  # permutations of real elements
 _unsupported_module("complex-valued", "numpy.fft")
 _unsupported_module("string functions hold no derivatives", "numpy._core.strings")
 _unsupported_module("string functions hold no derivatives", "numpy._core.defchararray")

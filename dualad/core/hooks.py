@@ -28,6 +28,11 @@ setitem: Callable[..., None]
 #: converters of foreign scalar duals (dualad.scalar's) to 0-d DualNumbers: ``{type: fn}``
 as_array_dual: dict = {}
 
+# --- filled by dualad.array_api -------------------------------------------------------------
+#: ``array_namespace(api_version)``: the array API namespace module (DualNumber's
+#: ``__array_namespace__``)
+array_namespace: Callable[..., Any]
+
 # --- filled by dualad.accel (speed only) ----------------------------------------------------
 #: ``defer(ufunc, rule, inputs, tag)``: a dual with pending partials, or None
 defer: Optional[Callable[..., Any]] = None

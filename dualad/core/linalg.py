@@ -23,12 +23,15 @@ Non-smooth and degenerate points (documented in the README table):
 - ``pinv`` and ``lstsq`` differentiate along perturbations that keep the rank (exact for
   full-rank inputs, the usual case).
 - ``norm`` of a zero vector has derivative 0 (the NaN-safe chain rule of ``sqrt`` at 0).
+- ``eig`` / ``eigvals`` of a matrix with complex or repeated eigenvalues raise a ValueError
+  (duals are real; a repeated eigenvalue of a non-symmetric matrix has no derivative).
 """
+import warnings
 from typing import Any, NoReturn, Tuple
 
 import numpy as np
 
-from .functions import _zero_derivative, implements, unsupported
+from .functions import UNSUPPORTED, _zero_derivative, implements
 from .partials import accumulate, primal, result, split_all
 from .dual import DualNumber
 
@@ -263,7 +266,7 @@ def cholesky(a: Any, /, *, upper: bool = False) -> Any:
     return result(factor, _pT(dlow) if upper else dlow, tag)
 
 
-def _eigh(a: Any, UPLO: str, vectors: bool, name: str) -> Tuple[Any, Any]:
+def _eigh(a: Any, UPLO: Any, vectors: bool, name: str) -> Tuple[Any, Any]:
     tag, (av,), (da,) = split_all(a)
     _check_square(av, name)
     if UPLO not in ("L", "U"):
@@ -568,5 +571,144 @@ def cond(x: Any, p: Any = None) -> Any:
     return norm(x, p, axis=(-2, -1)) * norm(inv(x), p, axis=(-2, -1))
 
 
-unsupported("complex-valued: eigenvalues of a non-symmetric matrix may be complex; use "
-            "eigh/eigvalsh for symmetric matrices", "linalg.eig", "linalg.eigvals")
+# =========================================================================================
+# eig, eigvals: real matrices with real, distinct eigenvalues
+# =========================================================================================
+_EigResult = type(np.linalg.eig(np.eye(1)))
+
+
+def _real_spectrum(w: Any, name: str) -> None:
+    if np.iscomplexobj(primal(w)):
+        raise ValueError(f"dualad: numpy.linalg.{name}: the matrix has complex eigenvalues, "
+                         "and duals are real; derivatives of a complex spectrum are not "
+                         "supported (symmetric matrices, whose spectrum is real: use "
+                         "np.linalg.eigh / eigvalsh)")
+
+
+def _eig_tangents(w: Any, v: Any, da: Any, name: str, vectors: bool) -> Tuple[Any, Any]:
+    """``dw = diag(C)``, ``C = V^{-1} dA V``; ``dV = W - V diag(V^T W)``, ``W = V (F ∘ C)``,
+    ``F_ij = 1/(w_j - w_i)``: the tangent of the unit eigenvectors numpy returns."""
+    factor, degenerate = _degenerate_factor(w, primal(w))
+    if degenerate:
+        raise ValueError(f"dualad: numpy.linalg.{name}: the matrix has repeated eigenvalues, "
+                         "where eigenvalues and eigenvectors of a non-symmetric matrix are "
+                         "not differentiable (for symmetric matrices use np.linalg.eigh)")
+    c = _lsolve(v, _rmul(da, v))  # V^{-1} dA V, (..., M, M, n)
+    dw = _pdiag(c)
+    if not vectors:
+        return dw, None
+    dv = _lmul(v, c * factor[..., None])
+    # numpy's eigenvectors have unit norm: no component along their own direction
+    along = np.sum(v[..., None] * dv, axis=-3)  # (..., M, n): v_k^T dv_k
+    return dw, dv - v[..., None] * along[..., None, :, :]
+
+
+@implements("custom", "linalg.eig")
+def eig(a: Any) -> Any:
+    """Eigenvalues and unit eigenvectors of a real matrix with real, distinct eigenvalues
+    (else a ValueError: a complex or repeated spectrum has no real derivative here)."""
+    tag, (av,), (da,) = split_all(a)
+    _check_square(av, "eig")
+    w, v = np.linalg.eig(av)  # numpy's own call (nested: this one, on the inner duals)
+    if da is None:
+        return _EigResult(w, v)
+    _real_spectrum(w, "eig")
+    dw, dv = _eig_tangents(w, v, da, "eig", True)
+    return _EigResult(result(w, dw, tag), result(v, dv, tag))
+
+
+@implements("custom", "linalg.eigvals")
+def eigvals(a: Any) -> Any:
+    """numpy's eigvals of the value; the derivative as for ``eig``'s eigenvalues."""
+    tag, (av,), (da,) = split_all(a)
+    _check_square(av, "eigvals")
+    w = np.linalg.eigvals(av)
+    if da is None:
+        return w
+    _real_spectrum(w, "eigvals")
+    we, v = np.linalg.eig(av)
+    _real_spectrum(we, "eigvals")
+    wp, wep = primal(w), primal(we)
+    if not np.array_equal(wp, wep):  # (LAPACK computes them apart): match eig's to eigvals'
+        order = np.argmin(np.abs(wp[..., :, None] - wep[..., None, :]), axis=-1)
+        if np.any(np.sort(order, axis=-1) != np.arange(wp.shape[-1])):
+            raise ValueError("dualad: numpy.linalg.eigvals: eigenvalues too close to tell "
+                             "apart; they are not differentiable there")
+        we = np.take_along_axis(we, order, axis=-1)
+        v = np.take_along_axis(v, order[..., None, :], axis=-1)
+    return result(w, _eig_tangents(we, v, da, "eigvals", False)[0], tag)
+
+
+UNSUPPORTED.pop(np.linalg.eig, None)
+UNSUPPORTED.pop(np.linalg.eigvals, None)
+
+
+# =========================================================================================
+# polyfit: numpy's own steps, on duals (lstsq differentiates the solution)
+# =========================================================================================
+@implements("custom", "polyfit")
+def polyfit(x: Any, y: Any, deg: Any, rcond: Any = None, full: bool = False, w: Any = None,
+            cov: Any = False) -> Any:
+    """``np.polyfit`` as numpy computes it (the same steps give the same value), with duals
+    in ``y``, ``x`` or ``w``: the coefficients (and residuals, covariance) differentiate
+    through ``lstsq`` and ``inv``."""
+    order = int(deg) + 1
+    x, y = _as_operand(x) + 0.0, _as_operand(y) + 0.0
+    if deg < 0:
+        raise ValueError("dualad: numpy.polyfit: expected deg >= 0")
+    if np.ndim(x) != 1:
+        raise TypeError("dualad: numpy.polyfit: expected 1D vector for x")
+    if np.size(x) == 0:
+        raise TypeError("dualad: numpy.polyfit: expected non-empty vector for x")
+    if np.ndim(y) < 1 or np.ndim(y) > 2:
+        raise TypeError("dualad: numpy.polyfit: expected 1D or 2D array for y")
+    if np.shape(x)[0] != np.shape(y)[0]:
+        raise TypeError("dualad: numpy.polyfit: expected x and y to have same length")
+    if rcond is None:
+        rcond = len(x) * np.finfo(_dtype(x)).eps
+    lhs = _vander(x, order)
+    rhs = y
+    if w is not None:
+        w = _as_operand(w) + 0.0
+        if np.ndim(w) != 1:
+            raise TypeError("dualad: numpy.polyfit: expected a 1-d array for weights")
+        if np.shape(w)[0] != np.shape(y)[0]:
+            raise TypeError("dualad: numpy.polyfit: expected w and y to have the same length")
+        lhs = lhs * w[:, None]
+        rhs = rhs * (w[:, None] if np.ndim(rhs) == 2 else w)
+    scale = np.sqrt((lhs * lhs).sum(axis=0))
+    lhs = lhs / scale
+    c, resids, rank, s = np.linalg.lstsq(lhs, rhs, rcond)
+    c = (c.T / scale).T
+    if rank != order and not full:
+        warnings.warn("Polyfit may be poorly conditioned", np.exceptions.RankWarning,
+                      stacklevel=2)
+    if full:
+        return c, resids, rank, s, rcond
+    if not cov:
+        return c
+    vbase = np.linalg.inv(np.dot(lhs.T, lhs)) / np.outer(scale, scale)
+    if cov == "unscaled":
+        fac: Any = 1
+    else:
+        if len(x) <= order:
+            raise ValueError("dualad: numpy.polyfit: the number of data points must exceed "
+                             "order to scale the covariance matrix")
+        fac = resids / (len(x) - order)
+    return c, (vbase * fac if np.ndim(y) == 1 else vbase[:, :, None] * fac)
+
+
+def _as_operand(a: Any) -> Any:
+    return a if isinstance(a, DualNumber) else np.asarray(a)
+
+
+def _vander(x: Any, order: int) -> Any:
+    """``np.vander(x, order)``; of a dual by the same products (numpy multiplies up the
+    powers: ``np.power`` would round otherwise)."""
+    if not isinstance(x, DualNumber):
+        return np.vander(x, order)
+    ones = np.ones((len(x), 1), dtype=_dtype(x))
+    if order == 1:
+        return ones
+    powers = np.cumprod(np.repeat(x[:, None], order - 1, axis=1), axis=1)
+    return np.concatenate([powers[:, ::-1], ones], axis=1)

@@ -228,7 +228,15 @@ def map_leaves(x: Any, fn: Callable[[Any], Any]) -> Any:
         if hasattr(x, "_fields"):  # a named tuple (np.linalg.eigh's EighResult, ...)
             return type(x)(*leaves)
         return type(x)(leaves)
+    rebuild = CONTAINERS.get(type(x))
+    if rebuild is not None:  # (a complex dual: fn maps its real and imaginary parts)
+        return rebuild(x, fn)
     return fn(x)
+
+
+#: types whose objects hold duals as parts, which map_leaves maps (core/complexdual.py's
+#: ComplexDual): ``{type: rebuild(obj, fn)}``, the object of ``fn`` of each part
+CONTAINERS: dict = {}
 
 
 def through_stacked(func: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any],

@@ -3,7 +3,9 @@
 Every ufunc numpy can hand us is in exactly one category: a rule in ``RULES``; ``PRIMAL``
 (comparisons and predicates: they act on values and return plain arrays); ``CUSTOM``
 (several outputs or a core signature: matmul, modf, ...); or ``UNSUPPORTED`` (integer, bit and
-string ufuncs). Anything else raises a TypeError naming it.
+string ufuncs). ``scipy.special``'s ufuncs get their rules on first use
+(``rules/scipy_special.py``); anything else raises a TypeError naming it and saying how to
+add a rule.
 """
 import numbers
 import sys
@@ -12,8 +14,9 @@ from typing import Any, Callable, Sequence, Tuple
 import numpy as np
 
 from .. import config
-from ..errors import checked, foreign, int_too_large, not_real
+from ..errors import checked, foreign, int_too_large, not_real, ufunc_name, unsupported_ufunc
 from ..rules import RULES, Rule
+from ..rules.scipy_special import rule_for
 from ..rules.ufuncs import CUSTOM, PRIMAL, UNSUPPORTED, custom_ufunc
 from . import hooks
 from .dual import DualNumber, make
@@ -116,7 +119,7 @@ def _chained(ufunc: Any, rule: Rule, values: Sequence[Any], partials: Sequence[A
         derivs = []
         for d, p in zip(rule.derivs, partials):
             if p is not None and d is None:
-                raise TypeError(f"dualad: numpy.{ufunc.__name__} cannot be differentiated "
+                raise TypeError(f"dualad: {ufunc_name(ufunc)} cannot be differentiated "
                                 "with respect to this argument; pass a constant")
             derivs.append(None if p is None else derivative(d, values, ans))
     if len(partials) == 2:
@@ -134,7 +137,7 @@ def _check_derivatives(ufunc: Any, rule: Rule, values: Sequence[Any], partials: 
         if d is not None and p is not None:
             with np.errstate(all="ignore"):
                 g = d(*values, ans)
-            checked(g, f"derivative {i} of numpy.{ufunc.__name__}", np.shape(ans))
+            checked(g, f"derivative {i} of {ufunc_name(ufunc)}", np.shape(ans))
 
 
 def linear_partials(rule: Rule, partials: Sequence[Any]) -> Any:
@@ -170,8 +173,10 @@ def call(ufunc: Any, inputs: Sequence[Any]) -> Any:
         return ufunc(*(primal(a) for a in operands))
     if ufunc in CUSTOM:
         return CUSTOM[ufunc](*operands)
-    raise TypeError(f"dualad: numpy.{ufunc.__name__} is not supported for DualNumber"
-                    + (f" (it {UNSUPPORTED[ufunc]})" if ufunc in UNSUPPORTED else ""))
+    rule = rule_for(ufunc)  # scipy.special's rules go into the table on first use
+    if rule is not None:
+        return apply_rule(ufunc, rule, operands)
+    raise unsupported_ufunc(ufunc, UNSUPPORTED.get(ufunc))
 
 
 # --- ufunc methods -----------------------------------------------------------------------
@@ -180,7 +185,7 @@ def _reduce(ufunc: Any, x: Any, axis: Any = 0, dtype: Any = None, keepdims: bool
     impl: dict[Any, Callable[..., Any]] = {np.add: np.sum, np.multiply: np.prod,
                                            np.maximum: np.max, np.minimum: np.min}
     if ufunc not in impl or kw or dtype is not None:
-        raise TypeError(f"dualad: numpy.{ufunc.__name__}.reduce"
+        raise TypeError(f"dualad: {ufunc_name(ufunc)}.reduce"
                         + (f" with {', '.join(kw)}" if kw else "")
                         + " is not supported for DualNumber")
     return impl[ufunc](x, axis=axis, keepdims=keepdims)
@@ -188,7 +193,7 @@ def _reduce(ufunc: Any, x: Any, axis: Any = 0, dtype: Any = None, keepdims: bool
 
 def _accumulate(ufunc: Any, x: Any, axis: Any = 0, dtype: Any = None, **kw: Any) -> Any:
     if kw or dtype is not None:
-        raise TypeError(f"dualad: numpy.{ufunc.__name__}.accumulate with "
+        raise TypeError(f"dualad: {ufunc_name(ufunc)}.accumulate with "
                         f"{', '.join(kw) or 'dtype'} is not supported for DualNumber")
     if ufunc is np.add:
         return np.cumsum(x, axis=axis)
@@ -196,23 +201,38 @@ def _accumulate(ufunc: Any, x: Any, axis: Any = 0, dtype: Any = None, **kw: Any)
         return np.cumprod(x, axis=axis)
     if ufunc in (np.maximum, np.minimum):
         return running_extremum(x, axis, ufunc)
-    raise TypeError(f"dualad: numpy.{ufunc.__name__}.accumulate is not supported "
+    raise TypeError(f"dualad: {ufunc_name(ufunc)}.accumulate is not supported "
                     "for DualNumber")
 
 
+_GUFUNC_AXES = {"axis", "axes", "keepdims"}
 _DEFAULTS = {"where": True, "casting": "same_kind", "order": "K", "dtype": None,
              "subok": True, "signature": None}
 
 
 def array_ufunc(ufunc: Any, method: str, inputs: Sequence[Any], kwargs: dict[str, Any]) -> Any:
     out = kwargs.pop("out", None)
+    # where= with out=: the result is computed everywhere and written where the mask is
+    # true (np.divide(a, b, out=np.zeros_like(a), where=b != 0)); numpy's warnings would
+    # come from the elements it skips
+    where = kwargs.pop("where", True) if out is not None and method == "__call__" else True
+    if where is not True:
+        with np.errstate(all="ignore"):
+            res = array_ufunc(ufunc, method, inputs, kwargs)
+        return res if res is NotImplemented else _write_out(ufunc, out, res, where, inputs)
     if method == "__call__":
+        if ufunc in CUSTOM and set(kwargs) <= _GUFUNC_AXES and all(
+                real_operand(a) is not None for a in inputs):
+            # a generalized ufunc's own axes (np.vecdot(a, b, axis=0)): its implementation
+            # takes or refuses them
+            res = CUSTOM[ufunc](*inputs, **kwargs)
+            return res if out is None else _write_out(ufunc, out, res, True, inputs)
         for key, val in kwargs.items():
             # (only strings compare with ==: an array, where=mask, has no truth value)
             default = _DEFAULTS.get(key)
             if key not in _DEFAULTS or val is not default and not (type(val) is str
                                                                    and val == default):
-                raise TypeError(f"dualad: numpy.{ufunc.__name__}(..., {key}=...) is not "
+                raise TypeError(f"dualad: {ufunc_name(ufunc)}(..., {key}=...) is not "
                                 "supported for DualNumber")
         res = call(ufunc, inputs)
     elif method == "reduce":
@@ -220,24 +240,42 @@ def array_ufunc(ufunc: Any, method: str, inputs: Sequence[Any], kwargs: dict[str
     elif method == "accumulate":
         res = _accumulate(ufunc, *inputs, **kwargs)
     else:
-        raise TypeError(f"dualad: numpy.{ufunc.__name__}.{method} is not supported "
+        raise TypeError(f"dualad: {ufunc_name(ufunc)}.{method} is not supported "
                         "for DualNumber")
     if out is None or res is NotImplemented:
         return res
-    return _write_out(ufunc, out, res)
+    return _write_out(ufunc, out, res, True, inputs)
 
 
-def _write_out(ufunc: Any, out: Any, res: Any) -> Any:
+_IN_PLACE = {np.add: "+", np.subtract: "-", np.multiply: "*", np.true_divide: "/",
+             np.floor_divide: "//", np.power: "**", np.remainder: "%", np.matmul: "@"}
+
+
+def _write_out(ufunc: Any, out: Any, res: Any, where: Any = True,
+               inputs: Sequence[Any] = ()) -> Any:
+    """Write ``res`` into ``out`` (a tuple for several results) where ``where`` is true, as
+    numpy does, through ``__setitem__`` (views pass the write on to the dual they view)."""
     outs = out if isinstance(out, tuple) else (out,)
     results = res if isinstance(res, tuple) else (res,)
     for o, r in zip(outs, results):
         if o is None:
             continue
         if isinstance(r, DualNumber) and not isinstance(o, DualNumber):
-            raise TypeError(f"dualad: numpy.{ufunc.__name__}(..., out=ndarray) would drop "
-                            "the derivative; pass a DualNumber as out, or no out")
+            if any(o is a for a in inputs):  # a += x, a *= x with a a plain array
+                op = _IN_PLACE.get(ufunc)
+                raise TypeError(f"dualad: {ufunc_name(ufunc)} in place into a plain ndarray "
+                                f"({f'a {op}= x' if op else 'out=a'} with x a dual) would "
+                                "drop the derivative; write a = "
+                                f"{f'a {op} x' if op else f'np.{ufunc.__name__}(a, x)'} (a "
+                                "new dual), or make a a dual first (a = a + 0 * x)")
+            raise TypeError(f"dualad: {ufunc_name(ufunc)}(..., out=ndarray) would drop "
+                            "the derivative; pass a DualNumber as out (np.zeros_like(x) of "
+                            "a dual x is one), or no out")
         _check_out_shape(ufunc, o, r)
-        o[...] = r
+        if where is True:
+            o[...] = r
+        else:
+            o[...] = np.where(primal(where), r, o)
     final = tuple(r if o is None else o for o, r in zip(outs, results))
     return final if isinstance(res, tuple) else final[0]
 
@@ -252,7 +290,7 @@ def _check_out_shape(ufunc: Any, o: Any, r: Any) -> None:
     except ValueError:
         fits = False
     if not fits:
-        raise ValueError(f"dualad: numpy.{ufunc.__name__} gives shape {np.shape(r)}, which "
+        raise ValueError(f"dualad: {ufunc_name(ufunc)} gives shape {np.shape(r)}, which "
                          f"does not fit out= of shape {np.shape(o)}")
 
 

@@ -39,12 +39,13 @@ from .. import config
 from ..core import functions as _functions
 from ..core import hooks
 from ..core import ufunc as _ufunc
-from ..core.bilinear import _implicit_output, contract
+from ..core.bilinear import _from_sublists, _implicit_output, contract
+from ..core.complexdual import ComplexDual
 from ..core.dual import (DualNumber, NoPlainValue, _as_float_array, _partials_index,
                          _plain_index, make, missing_method, refused_astype, square_or_power)
 from ..core.partials import all_finite, fit, map_leaves, primal, through_stacked, times_array
 from ..core.tags import fresh
-from ..errors import foreign
+from ..errors import foreign, ufunc_name
 from ..rules.table import RULES, arguments_read
 from ..rules.ufuncs import PRIMAL
 from .kinds import PerturbationMix, SecondOrder
@@ -134,12 +135,25 @@ def _packed(full, n):
     return full.reshape(full.shape[:-2] + (n * n,)).take(_packing(n)[0], axis=-1)
 
 
+_VECTORIZED = object()  # HyperDual's fourth argument when not given: the vectorized form
+
+
 class HyperDual(SecondOrder, NoPlainValue, NDArrayOperatorsMixin):
     """Vectorized hyper-dual array: ``value``, ``grad`` (n directions), packed ``hess``.
+
+    ``HyperDual(value, grad, hess=None)`` is the vectorized form; four positional arguments,
+    ``HyperDual(f, eps1, eps2, eps1eps2)``, the classic hyper-dual number of Fike & Alonso
+    (scalars or arrays that broadcast together): the n = 2 HyperDual with gradient part
+    ``[eps1, eps2]`` and mixed Hessian entry ``eps1eps2``, read back as ``.value``,
+    ``.eps1``, ``.eps2``, ``.eps1eps2``.
 
     >>> x = HyperDual.seed(np.array([1.0, 2.0]))
     >>> (x[0] * x[1] ** 2).hessian().tolist()      # d2/dx2 of x0 x1^2
     [[0.0, 4.0], [4.0, 2.0]]
+    >>> x, y = HyperDual(3.0, 1.0, 0.0, 0.0), HyperDual(4.0, 0.0, 1.0, 0.0)
+    >>> z = x ** 2 * y + y + 2                      # d/dx = 2xy, d/dy = x^2 + 1, d2/dxdy = 2x
+    >>> [float(c) for c in (z.value, z.eps1, z.eps2, z.eps1eps2)]
+    [42.0, 24.0, 10.0, 6.0]
     """
 
     # _stacked: when not None, one buffer S + (n + n(n+1)/2,) whose views are grad and hess,
@@ -148,12 +162,17 @@ class HyperDual(SecondOrder, NoPlainValue, NDArrayOperatorsMixin):
     __slots__ = ("value", "grad", "_hess", "_stacked", "_terms")
     __hash__ = None  # type: ignore[assignment]
 
-    def __init__(self, value, grad, hess=None):
+    def __init__(self, value, grad, hess=None, eps1eps2=_VECTORIZED):
+        if eps1eps2 is not _VECTORIZED:  # HyperDual(f, eps1, eps2, eps1eps2): the classic form
+            self._init_classic(value, grad, hess, eps1eps2)
+            return
         value = _as_float_array(value, "HyperDual value")
         grad = _as_float_array(grad, "HyperDual grad").astype(value.dtype, copy=False)
         if grad.shape[:-1] != value.shape or grad.ndim != value.ndim + 1:
+            hint = ("; the classic hyper-dual number takes four components: "
+                    "HyperDual(f, eps1, eps2, eps1eps2)" if grad.ndim <= value.ndim else "")
             raise ValueError(f"dualad: HyperDual grad must have shape {value.shape} + (n,), "
-                             f"got {grad.shape}")
+                             f"got {grad.shape}{hint}")
         n = grad.shape[-1]
         m = n * (n + 1) // 2
         if hess is not None:
@@ -163,6 +182,63 @@ class HyperDual(SecondOrder, NoPlainValue, NDArrayOperatorsMixin):
                                  f"{value.shape + (m,)} (upper triangle of {n}x{n}), "
                                  f"got {hess.shape}")
         self.value, self.grad, self._hess, self._stacked, self._terms = value, grad, hess, None, ()
+
+    def _init_classic(self, f, eps1, eps2, eps1eps2):
+        """The classic number f + eps1 ε1 + eps2 ε2 + eps1eps2 ε1ε2 (ε1² = ε2² = 0) as the
+        n = 2 HyperDual: gradient part [eps1, eps2], packed Hessian part [0, eps1eps2, 0].
+        The diagonal (the ε1², ε2² coefficients, which the classic algebra drops) never
+        enters the value, the gradient part or the mixed entry of any result: the coefficient
+        of ε1ε2 in a product (or a Taylor series) only draws on those of 1, ε1, ε2 and ε1ε2,
+        so reading these four of a result gives exactly Fike's arithmetic."""
+        names = ("f", "eps1", "eps2", "eps1eps2")
+        parts = [_as_float_array(c, f"HyperDual(f, eps1, eps2, eps1eps2) component {name}")
+                 for c, name in zip((f, eps1, eps2, eps1eps2), names)]
+        try:
+            shape = np.broadcast_shapes(*(p.shape for p in parts))
+        except ValueError:
+            got = ", ".join(f"{name} {p.shape}" for name, p in zip(names, parts))
+            raise ValueError("dualad: the four components of HyperDual(f, eps1, eps2, "
+                             f"eps1eps2) must broadcast to one shape; got {got}") from None
+        # Python numbers take the arrays' dtype (NEP 50): a float32 f with eps1 = 1.0 stays
+        # float32, as seed(x) does
+        dtype = np.result_type(*(c if type(c) in (int, float) else p
+                                 for c, p in zip((f, eps1, eps2, eps1eps2), parts)))
+        if dtype.kind != "f":
+            dtype = np.dtype(np.float64)  # (Python ints only)
+        elif dtype.itemsize < 4:
+            dtype = np.dtype(np.float32)  # (float16 computes as float32, as in seed)
+        stacked = np.zeros(shape + (5,), dtype)  # eps1, eps2 | packed (0,0), (0,1), (1,1)
+        stacked[..., 0], stacked[..., 1], stacked[..., 3] = parts[1], parts[2], parts[3]
+        value = np.array(np.broadcast_to(parts[0], shape), dtype=dtype)  # (its own copy)
+        self.value, self.grad, self._hess = value, stacked[..., :2], stacked[..., 2:]
+        self._stacked, self._terms = stacked, ()
+
+    def _classic(self, name):
+        """The number of directions, checked: the classic components exist for n = 2 (ε1
+        and ε2 the two directions) and n = 1 (ε1 and ε2 the same one, as in seed(x) of a
+        scalar: (value, g, h) stands for value + g ε1 + g ε2 + h ε1ε2)."""
+        n = self.grad.shape[-1]
+        if n not in (1, 2):
+            raise ValueError(f"dualad: .{name} is a component of the classic hyper-dual "
+                             f"number (1 or 2 directions); this HyperDual has {n}: read "
+                             ".grad[..., i] and .hessian()[..., i, j] instead")
+        return n
+
+    @property
+    def eps1(self):
+        """The ε1 component (the derivative along the first direction), shape S."""
+        self._classic("eps1")
+        return self.grad[..., 0]
+
+    @property
+    def eps2(self):
+        """The ε2 component (the derivative along the second direction), shape S."""
+        return self.grad[..., self._classic("eps2") - 1]
+
+    @property
+    def eps1eps2(self):
+        """The ε1ε2 component (the mixed second derivative), shape S."""
+        return self.hess[..., self._classic("eps1eps2") - 1]  # packed: (0,0), (0,1), (1,1)
 
     @classmethod
     def seed(cls, x):
@@ -330,7 +406,7 @@ class HyperDual(SecondOrder, NoPlainValue, NDArrayOperatorsMixin):
             if not all(issubclass(t, (HyperDual, DualNumber, np.ndarray)) for t in types):
                 return NotImplemented
         _functions.refuse_foreign(func, args, kwargs)
-        if kwargs.get("out") is not None or func in _WRITERS:
+        if func in _WRITERS or _functions.writes_out(func, args, kwargs):
             _refuse_writes()
         category = _functions.CATEGORY.get(func)
         if category == "primal":
@@ -395,7 +471,7 @@ def _refuse_mismatch(n, k):
 def _check_no_dual(inputs):
     # hessian() and derivative() catch PerturbationMix and redo the work with nested duals
     for a in inputs:
-        if isinstance(a, (DualNumber, Taylor)):
+        if isinstance(a, (DualNumber, Taylor, ComplexDual)):  # (x * np.fft.fft(x) too)
             raise PerturbationMix("dualad: HyperDual cannot be mixed with DualNumber or Taylor "
                                   "in one operation; use nested duals (derivative(..., "
                                   "order=2))")
@@ -542,7 +618,7 @@ def apply_rule(ufunc, rule, inputs):
     if rule.kind == "zero":
         return HyperDual._new(ans, np.zeros(shape + (n,), dtype), None)
     if None in rule.derivs and any(rule.derivs[i] is None for i in live):
-        raise TypeError(f"dualad: numpy.{ufunc.__name__} cannot be differentiated with "
+        raise TypeError(f"dualad: {ufunc_name(ufunc)} cannot be differentiated with "
                         "respect to this argument; pass a constant")
     firsts, seconds = _second_derivatives(ufunc, rule, values, live, ans)
     if len(live) == 1 and inputs[live[0]].value.shape == shape:  # the usual case: x ↦ f(x)
@@ -904,6 +980,9 @@ def _product_spec(func, args, kwargs):
 
 
 def _bilinear(func, args, kwargs):
+    if func is np.einsum and not isinstance(args[0], str):  # the sublist form
+        spec, operands = _from_sublists(args)
+        args = (spec,) + operands
     operands = args[1:] if func is np.einsum else args[:2]
     spec = _product_spec(func, args, kwargs)
     if len(operands) == 2:

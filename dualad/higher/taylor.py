@@ -16,11 +16,12 @@ import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from ..core import functions as _functions
+from ..core.bilinear import _from_sublists
 from ..core.dual import (DualNumber, NoPlainValue, _as_float_array, _partials_index,
                          _plain_index, missing_method, refused_astype)
 from ..core.ufunc import real_operand
 from ..core.partials import through_stacked
-from ..errors import checked, is_ufunc, not_real, whole
+from ..errors import checked, is_ufunc, not_real, ufunc_name, whole
 from ..rules.table import RULES
 from ..rules.ufuncs import PRIMAL
 from .kinds import PerturbationMix, SecondOrder, TaylorUnsupported
@@ -140,7 +141,7 @@ class Taylor(NoPlainValue, NDArrayOperatorsMixin):
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if method != "__call__" or kwargs:
-            raise TaylorUnsupported(f"dualad: numpy.{ufunc.__name__}.{method} in Taylor mode")
+            raise TaylorUnsupported(f"dualad: {ufunc_name(ufunc)}.{method} in Taylor mode")
         if _foreign(inputs):
             raise PerturbationMix("dualad: Taylor numbers and duals cannot be mixed")
         if any(not isinstance(a, Taylor) and real_operand(a) is None for a in inputs):
@@ -154,13 +155,15 @@ class Taylor(NoPlainValue, NDArrayOperatorsMixin):
             return _constants_stay(special(*inputs), inputs)
         rule = RULES.get(ufunc)
         if rule is None:
-            raise TaylorUnsupported(f"dualad: numpy.{ufunc.__name__} in Taylor mode")
+            raise TaylorUnsupported(f"dualad: {ufunc_name(ufunc)} in Taylor mode")
         return _constants_stay(apply_rule(ufunc, rule, inputs), inputs)
 
     def __array_function__(self, func, types, args, kwargs):
         if not all(issubclass(t, (Taylor, np.ndarray)) for t in types):
             raise PerturbationMix(f"dualad: numpy.{func.__name__} of Taylor numbers and duals")
         _functions.refuse_foreign(func, args, kwargs)
+        if _functions.writes_out(func, args, kwargs):  # (nested duals write into out=)
+            raise TaylorUnsupported(f"dualad: numpy.{func.__name__}(..., out=) in Taylor mode")
         category = _functions.CATEGORY.get(func)
         if category == "primal":
             return func(*(_value(a) for a in args), **kwargs)
@@ -437,7 +440,7 @@ def apply_rule(ufunc, rule, inputs):
     cs = [_coeffs(a, order, dtype) for a in inputs]
     # constants go in as given: an integer argument (ldexp's exponent) must stay integer
     values = [c[..., 0] if isinstance(a, Taylor) else a for a, c in zip(inputs, cs)]
-    name = f"numpy.{ufunc.__name__}" if is_ufunc(ufunc) else ufunc.__name__  # or custom_jvp
+    name = ufunc_name(ufunc) if is_ufunc(ufunc) else ufunc.__name__  # or custom_jvp
     ans = checked(np.asarray(ufunc(*values)), f"the value of {name}")
     out = np.zeros(ans.shape + (order + 1,), dtype=np.result_type(ans, dtype))
     out[..., 0] = ans
@@ -450,7 +453,7 @@ def apply_rule(ufunc, rule, inputs):
         return Taylor(out)
     live = [i for i, a in enumerate(inputs) if isinstance(a, Taylor)]
     if any(rule.derivs[i] is None for i in live):
-        raise TypeError(f"dualad: numpy.{ufunc.__name__} cannot be differentiated with "
+        raise TypeError(f"dualad: {ufunc_name(ufunc)} cannot be differentiated with "
                         "respect to this argument; pass a constant")
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for k in range(1, order + 1):
@@ -478,6 +481,9 @@ def _as_stacked(func, args, kwargs):
 
 def _product(func, args, kwargs):
     """Bilinear products: linear if one side is constant, else a Cauchy product."""
+    if func is np.einsum and not isinstance(args[0], str):  # the sublist form
+        spec, sublist_operands = _from_sublists(args)
+        args = (spec,) + sublist_operands
     operands = list(args[1:]) if func is np.einsum else list(args[:2])
     rest = args[:1] if func is np.einsum else args[2:]
     if sum(isinstance(a, Taylor) for a in operands) <= 1:

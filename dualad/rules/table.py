@@ -45,6 +45,14 @@ class Rule(NamedTuple):
 RULES: dict[Any, Rule] = {}
 
 
+def install(ufunc: Any, rule: Rule) -> None:
+    """Put ``rule`` in the table for ``ufunc`` and drop what the caches derived from an
+    earlier one: the one way in for rules added after import (``register_ufunc``, the
+    ``scipy.special`` rules of ``rules/scipy_special.py``)."""
+    RULES[ufunc] = rule
+    config.forget(ufunc)
+
+
 @functools.lru_cache(maxsize=None)
 def arguments_read(d):
     """Which positional arguments the derivative function ``d`` reads, from its bytecode

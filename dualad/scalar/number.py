@@ -56,7 +56,7 @@ from ..core.dual import DualNumber, NoSilentConversion, make
 from ..core.partials import primal as array_primal
 from ..core.partials import times
 from ..core.seed import as_output, drop_finished, extract, plain
-from ..errors import astype_refused, int_too_large, plain_value_refused, whole
+from ..errors import astype_refused, int_too_large, plain_value_refused, ufunc_name, whole
 from ..rules import special as _special
 from ..rules import table as _rules
 from ..rules.table import RULES
@@ -672,7 +672,7 @@ def _make_scalar_fn(ufunc: Any, rule: Any,
                 if p is None:
                     continue
                 if sd is None:
-                    raise TypeError(f"dualad: numpy.{ufunc.__name__} cannot be differentiated "
+                    raise TypeError(f"dualad: {ufunc_name(ufunc)} cannot be differentiated "
                                     "with respect to this argument; pass a constant")
                 term = _chain(p, _evaluate(sd, nd, values + (a,)), guard)
                 t = term if t is None else t + term
@@ -722,7 +722,7 @@ def _make_scalar_fn(ufunc: Any, rule: Any,
                 return ufunc(*(to_dual(b) for b in args))
             return float_path(*args)
     fn.__name__ = fn.__qualname__ = ufunc.__name__
-    fn.__doc__ = f"numpy.{ufunc.__name__} on floats and scalar duals (the rule table's rule)."
+    fn.__doc__ = f"{ufunc_name(ufunc)} on floats and scalar duals (the rule table's rule)."
     return fn
 
 

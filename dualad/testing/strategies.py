@@ -29,7 +29,8 @@ except ImportError as err:  # pragma: no cover - exercised in a subprocess by th
     raise ImportError("dualad.testing.strategies needs hypothesis: pip install hypothesis "
                       "(dualad.testing.check_grads works without it)") from err
 
-from ..rules.table import RULES, Rule
+from ..rules.scipy_special import rule_for
+from ..rules.table import Rule
 from ..core.dual import DualNumber
 
 __all__ = ["arrays_in", "duals", "well_conditioned"]
@@ -108,19 +109,23 @@ def _rule_of(rule_or_ufunc):
     if isinstance(rule, Rule):
         return rule
     try:
-        return RULES[rule_or_ufunc]
-    except (KeyError, TypeError):
+        rule = rule_for(rule_or_ufunc)  # (also scipy.special's, installed on first use)
+    except TypeError:  # unhashable
+        rule = None
+    if rule is None:
         name = getattr(rule_or_ufunc, "__name__", repr(rule_or_ufunc))
         raise ValueError(f"dualad: {name} has no rule in the table (nor a defderiv rule); "
-                         "pass a Rule or use arrays_in with an explicit domain") from None
+                         "pass a Rule or use arrays_in with an explicit domain")
+    return rule
 
 
 def well_conditioned(rule_or_ufunc, shape=(), dtype=np.float64):
     """A tuple of arrays, one per argument, inside the domain of a rule.
 
     ``rule_or_ufunc``: a ``Rule``, a ufunc of the rule table (also one added with
-    ``register_ufunc``), or a ``custom_jvp`` function with a ``defderiv`` rule. Arguments
-    whose derivative is ``None`` (constants) are drawn as integers in their interval.
+    ``register_ufunc``, or a ``scipy.special`` ufunc with a rule), or a ``custom_jvp``
+    function with a ``defderiv`` rule. Arguments whose derivative is ``None`` (constants)
+    are drawn as integers in their interval.
 
     >>> from hypothesis import given
     >>> @given(well_conditioned(np.log, shape=(4,)))

@@ -1,0 +1,1 @@
+"""Sparse Jacobians and Hessians: sparsity detection, coloring and compressed evaluation."""
