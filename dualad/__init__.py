@@ -13,9 +13,11 @@ from .api import (derivative, gradient, hessian, hvp, jacobian, jvp, jvp_many, v
 from .core import DualNumber
 from .custom import custom_jvp, register_function, register_ufunc, stop_gradient, unregister
 from .higher import HyperDual, Taylor
+from .sparse.compressed import SparseHessian, SparseJacobian, hessian_sparsity, jacobian_sparsity
 
 __all__ = ["DualNumber", "HyperDual", "Taylor", "derivative", "gradient", "hessian", "hvp",
            "jacobian", "jvp", "jvp_many", "math", "value_and_grad", "value_grad_hessian",
            "custom_jvp", "register_ufunc", "register_function", "unregister", "stop_gradient",
-           "optim", "train", "config", "array_api"]
+           "optim", "train", "config", "array_api", "jacobian_sparsity", "hessian_sparsity",
+           "SparseJacobian", "SparseHessian"]
 __version__ = "0.1.0"

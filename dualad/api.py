@@ -16,14 +16,14 @@ from . import config
 from .core.dual import DualNumber
 from .core.partials import primal
 from .core.pytree import flatten, is_tree, leaves
-from .core.seed import as_output, drop_finished, extract, plain, seed
-from .core.tags import new_tag, running
+from .core.seed import as_output, plain, push
 from .errors import foreign, from_python_numbers, whole
 from .higher.hyperdual import HyperDual, _pairs
 from .higher.kinds import FallbackWatch
 from .higher.taylor import PerturbationMix, Taylor, TaylorUnsupported
 from .scalar import ScalarDual, to_dual
 from .scalar import derivative as scalar_derivative
+from .sparse.compressed import sparse_hessian, sparse_jacobian, wanted
 
 _TEMPORARIES = 16
 
@@ -81,10 +81,7 @@ def _jvp_leaves(f: Callable[..., Any], xs: Sequence[Any],
                 directions: Sequence[Any]) -> Tuple[Any, Any]:
     """``jvp_many`` for ``f(*xs)``, each array ``xs[i]`` with its directions
     ``directions[i]`` (shape ``xs[i].shape + (n,)``, one n): no validation."""
-    with running(new_tag()) as tag:
-        y = drop_finished(as_output(f(*[seed(x, v, tag) for x, v in zip(xs, directions)])),
-                          tag)
-    return extract(y, tag, directions[0].shape[-1])
+    return push(f, xs, directions)
 
 
 def derivative(f: Callable[[Any], Any], x: Any, order: int = 1) -> Any:
@@ -166,7 +163,7 @@ def _auto_chunk(n: int, itemsize: int) -> int:
 
 
 def jacobian(f: Callable[..., Any], x: Any, *args: Any, chunk_size: Optional[int] = None,
-             argnums: Union[int, Sequence[int]] = 0) -> Any:
+             argnums: Union[int, Sequence[int]] = 0, sparse: Any = None) -> Any:
     """Jacobian of ``f`` at ``x``, shape ``f(x).shape + x.shape``.
 
     The input directions travel ``chunk_size`` at a time (from a memory budget when None);
@@ -179,7 +176,16 @@ def jacobian(f: Callable[..., Any], x: Any, *args: Any, chunk_size: Optional[int
     [[3.0, 2.0], [0.0, 1.0]]
     >>> jacobian(lambda a, b: a * b, np.ones(2), 3.0, argnums=1).tolist()
     [1.0, 1.0]
+
+    ``sparse=True`` detects the sparsity pattern, colors it and returns a
+    ``scipy.sparse.csr_array`` (outputs and inputs flattened) from as many directions as
+    colors; ``sparse=pattern`` (scipy sparse or boolean array) uses a known pattern.
     """
+    if wanted(sparse):
+        if args or argnums != 0 or is_tree(x) or chunk_size is not None:
+            raise TypeError("dualad: jacobian(..., sparse=...) takes f(x) of one array x, "
+                            "without extra arguments, argnums or chunk_size")
+        return sparse_jacobian(f, x, sparse)
     if args or argnums != 0 or is_tree(x):
         return _over_arguments(jacobian, f, (x,) + args, argnums, chunk_size=chunk_size)
     return plain(_value_and_jacobian(f, _as_input(x), chunk_size)[1])
@@ -341,12 +347,20 @@ def _reshaped(a: Any, shape: Tuple[int, ...]) -> Any:
 
 
 def hessian(f: Callable[[Any], Any], x: Any, chunk_size: Optional[int] = None,
-            method: str = "hyperdual") -> np.ndarray:
+            method: str = "hyperdual", sparse: Any = None) -> Any:
     """Hessian of the scalar ``f`` at ``x``, shape ``x.shape + x.shape``.
+
+    ``sparse=True`` (or a known pattern) returns a ``scipy.sparse.csr_array`` over the
+    flattened inputs, from a few colored directions (see ``SparseHessian``).
 
     >>> hessian(lambda z: z[0] ** 2 * z[1] + z[1] + 2, [3.0, 4.0]).tolist()
     [[8.0, 6.0], [6.0, 0.0]]
     """
+    if wanted(sparse):
+        if chunk_size is not None or method != "hyperdual":
+            raise TypeError("dualad: hessian(..., sparse=...) takes neither chunk_size nor "
+                            "method")
+        return sparse_hessian(f, x, sparse)
     return value_grad_hessian(f, x, chunk_size, method)[2]
 
 

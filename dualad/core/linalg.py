@@ -31,8 +31,8 @@ from typing import Any, NoReturn, Tuple
 
 import numpy as np
 
-from .functions import UNSUPPORTED, _zero_derivative, implements
-from .partials import accumulate, primal, result, split_all
+from .functions import UNSUPPORTED, _zero_derivative, implements, with_value
+from .partials import accumulate, primal, result, split, split_all, top_tag
 from .dual import DualNumber
 
 LinAlgError = np.linalg.LinAlgError
@@ -496,8 +496,10 @@ def _vector_norm(x: Any, ord: Any, axes: Any, keepdims: bool) -> Any:
                                           dtype=_dtype(x)))
     if ord == 1:
         return np.sum(np.abs(x), axis=axes, keepdims=keepdims)
-    ord = float(ord)
-    return np.sum(np.abs(x) ** ord, axis=axes, keepdims=keepdims) ** (1.0 / ord)
+    norm = np.sum(np.abs(x) ** float(ord), axis=axes, keepdims=keepdims) ** (1.0 / float(ord))
+    tag = top_tag((x,))
+    return with_value(norm, np.linalg.vector_norm(split(x, tag)[0], axis=axes, ord=ord,
+                                                  keepdims=keepdims))
 
 
 def _matrix_norm(x: Any, ord: Any, axes: Any, keepdims: bool) -> Any:

@@ -5,13 +5,13 @@ of helper calls that have finished (``drop_finished``) and reads the value and p
 its own tag back (``extract``).
 """
 import numbers
-from typing import Any, Tuple
+from typing import Any, Callable, Sequence, Tuple
 
 import numpy as np
 
 from .dual import DualNumber, make
 from .partials import primal
-from .tags import finished
+from .tags import finished, new_tag, running
 
 
 def seed(x: Any, directions: Any, tag: int) -> DualNumber:
@@ -19,6 +19,15 @@ def seed(x: Any, directions: Any, tag: int) -> DualNumber:
     ``f`` writing into its argument (x *= 2) copies first, and leaves the caller's x and the
     next chunk's input as they were."""
     return make(unshared(x), unshared(directions), tag)
+
+
+def push(f: Callable[..., Any], xs: Sequence[Any], directions: Sequence[Any]) -> Tuple[Any, Any]:
+    """The forward-mode primitive: ``f(*xs)`` with each ``xs[i]`` seeded along
+    ``directions[i]`` (shape ``xs[i].shape + (n,)``, one n), as ``(value, partials)``."""
+    with running(new_tag()) as tag:
+        y = drop_finished(as_output(f(*[seed(x, v, tag) for x, v in zip(xs, directions)])),
+                          tag)
+    return extract(y, tag, directions[0].shape[-1])
 
 
 def as_output(y: Any) -> Any:
