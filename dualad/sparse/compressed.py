@@ -20,6 +20,7 @@ from ..core.dual import DualNumber
 from ..core.seed import plain, push
 from ..errors import foreign
 from . import coloring, detect
+from .hessian import HessianPlan
 
 __all__ = ["jacobian_sparsity", "hessian_sparsity", "SparseJacobian", "SparseHessian"]
 
@@ -142,24 +143,28 @@ class SparseJacobian:
 
 class SparseHessian:
     """The Hessian of the scalar ``f`` as a ``scipy.sparse.csr_array``, callable at new
-    points; the pattern (detected at ``x``, or given) and colorings are kept.
+    points; the pattern (detected at ``x``, or given), the coloring and the seed are kept.
+
+    For sums of element functions (``np.sum``, ``mean``, dot products and functions of them)
+    one HyperDual pass with as many directions as colors gives the Hessian exactly (the
+    scheme: docs/dev/sparse.md); other functions take a dense route, exact and slower.
 
     >>> import numpy as np
     >>> rosen = lambda x: np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
     >>> H = SparseHessian(rosen, np.ones(1000))
-    >>> H(np.ones(1000)).nnz
-    2998
+    >>> H.n_colors, H(np.ones(1000)).nnz
+    (2, 2998)
     """
 
     def __init__(self, f: Callable[[Any], Any], x: Any, pattern: Any = None, *,
                  mode: str = "global", order: Any = "smallest_last") -> None:
         x = _point(x)
         self.f, self.shape = f, x.shape
-        if pattern is None:
-            self.pattern = coloring.Pattern(*detect.hessian_pattern(f, x, mode))
-        else:
-            self.pattern = _pattern(pattern, (x.size, x.size), "Hessian")
-        self.mode, self.order = mode, order
+        if pattern is not None:
+            pattern = _pattern(pattern, (x.size, x.size), "Hessian")
+        self._plan = HessianPlan(f, x, pattern, mode=mode, order=order)
+        self.pattern, self.colors = self._plan.pattern, self._plan.colors
+        self.n_colors = self._plan.n_colors
 
     def __call__(self, x: Any) -> Any:
         return self.value_grad_hessian(x)[2]
@@ -170,30 +175,8 @@ class SparseHessian:
         if x.shape != self.shape:
             raise ValueError(f"dualad: this SparseHessian was prepared for x of shape "
                              f"{self.shape}, got {x.shape}")
-        value, grad, data = _exact_hessian(self.f, x, self.pattern)
+        value, grad, data = self._plan(x)
         return value, grad, _csr(data, self.pattern)
-
-
-def _exact_hessian(f: Callable[[Any], Any], x: np.ndarray, pattern: coloring.Pattern) -> tuple:
-    """Value, gradient and the pattern's Hessian entries by nested duals over all n inputs
-    (exact, O(n) directions per pass)."""
-    eye = np.eye(x.size, dtype=x.dtype).reshape(x.shape + (x.size,))
-
-    def gradient(z: Any) -> Any:
-        value, g = push(f, [z], [eye])
-        if np.size(value) != 1:
-            raise ValueError(f"dualad: f must return a scalar for a Hessian, got shape "
-                             f"{np.shape(value)}")
-        return np.reshape(g, (x.size,))
-
-    grad, hess = push(gradient, [x], [eye])
-    hess = np.reshape(plain(hess), (x.size, x.size))
-    data = hess[pattern.rows(), pattern.indices]
-    if np.count_nonzero(hess) != np.count_nonzero(data):
-        raise ValueError("dualad: the Hessian has a nonzero outside the given pattern; the "
-                         "pattern must contain every nonzero: detect it with "
-                         "hessian_sparsity(f, x)")
-    return plain(f(x)), plain(grad), data
 
 
 def sparse_jacobian(f: Callable[[Any], Any], x: Any, sparse: Any) -> Any:
