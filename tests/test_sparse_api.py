@@ -148,3 +148,27 @@ def test_a_hessian_pattern_missing_a_nonzero_is_refused():
     pattern[2, 3] = pattern[3, 2] = False
     with pytest.raises(ValueError, match="outside the pattern"):
         ad.hessian(rosenbrock, x, sparse=pattern.tocsr())
+
+
+def test_a_missing_nonzero_hidden_behind_its_color_is_refused():
+    # bidiagonal: with the identity as pattern every column has color 0, so J S mixes
+    # J[i, i-1] into J[i, i]; the probe direction sees it
+    def g(x):
+        return x * x + np.concatenate([[0.0], x[:-1]])
+
+    x = RNG.uniform(0.5, 1.5, 10)
+    with pytest.raises(ValueError, match="outside the given pattern"):
+        ad.jacobian(g, x, sparse=np.eye(10, dtype=bool))
+    with pytest.raises(ValueError, match="outside the given pattern"):
+        ad.SparseJacobian(g, x, np.zeros((10, 10), dtype=bool))(x)
+    full = ad.jacobian_sparsity(g, x)
+    np.testing.assert_array_equal(ad.jacobian(g, x, sparse=full).toarray(), ad.jacobian(g, x))
+
+
+def test_the_pattern_attribute_is_a_scipy_matrix():
+    x = RNG.uniform(0.5, 1.5, 8)
+    J = ad.SparseJacobian(broyden_tridiagonal, x)
+    assert isinstance(J.pattern, scipy_sparse.csr_array) and J.pattern.dtype == bool
+    np.testing.assert_array_equal(J.pattern.toarray(), ad.jacobian(broyden_tridiagonal, x) != 0)
+    H = ad.SparseHessian(rosenbrock, x)
+    np.testing.assert_array_equal(H.pattern.toarray(), ad.hessian(rosenbrock, x) != 0)

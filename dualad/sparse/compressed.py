@@ -16,26 +16,11 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from ..core.dual import DualNumber
 from ..core.seed import plain, push
-from ..errors import foreign
 from . import coloring, detect
-from .hessian import HessianPlan
+from .hessian import HessianPlan, plain_point
 
 __all__ = ["jacobian_sparsity", "hessian_sparsity", "SparseJacobian", "SparseHessian"]
-
-
-def _point(x: Any) -> np.ndarray:
-    err = foreign(x, "x")
-    if err is not None:
-        raise err
-    if isinstance(x, DualNumber):
-        raise TypeError("dualad: sparse Jacobians and Hessians take a plain point x (not a "
-                        "DualNumber: nested differentiation is not supported here)")
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"dualad: x must be a real number or array, got {arr.dtype}")
-    return arr.astype(np.result_type(arr, np.float32), copy=False)
 
 
 def _pattern(pattern: Any, shape: tuple, what: str) -> coloring.Pattern:
@@ -63,7 +48,7 @@ def jacobian_sparsity(f: Callable[[Any], Any], x: Any, mode: str = "global") -> 
     >>> jacobian_sparsity(lambda x: x[1:] - x[:-1], np.ones(3)).toarray().tolist()
     [[True, True, False], [False, True, True]]
     """
-    return coloring.Pattern(*detect.jacobian_pattern(f, _point(x), mode)).to_scipy()
+    return coloring.Pattern(*detect.jacobian_pattern(f, plain_point(x), mode)).to_scipy()
 
 
 def hessian_sparsity(f: Callable[[Any], Any], x: Any, mode: str = "global") -> Any:
@@ -74,7 +59,7 @@ def hessian_sparsity(f: Callable[[Any], Any], x: Any, mode: str = "global") -> A
     >>> hessian_sparsity(lambda x: np.sum(x[1:] * x[:-1]), np.ones(3)).toarray().tolist()
     [[False, True, False], [True, False, True], [False, True, False]]
     """
-    return coloring.Pattern(*detect.hessian_pattern(f, _point(x), mode)).to_scipy()
+    return coloring.Pattern(*detect.hessian_pattern(f, plain_point(x), mode)).to_scipy()
 
 
 class SparseJacobian:
@@ -94,51 +79,82 @@ class SparseJacobian:
 
     def __init__(self, f: Callable[[Any], Any], x: Any, pattern: Any = None, *,
                  mode: str = "global", order: Any = "smallest_last") -> None:
-        x = _point(x)
+        x = plain_point(x)
         self.f, self.shape = f, x.shape
         if pattern is None:
-            self.pattern = coloring.Pattern(*detect.jacobian_pattern(f, x, mode))
+            self._pattern = coloring.Pattern(*detect.jacobian_pattern(f, x, mode))
         else:
             p = coloring.as_pattern(pattern)
-            self.pattern = _pattern(p, (p.shape[0], x.size), "Jacobian")
-        self.colors = coloring.column_coloring(self.pattern, order)
+            self._pattern = _pattern(p, (p.shape[0], x.size), "Jacobian")
+        self.colors = coloring.column_coloring(self._pattern, order)
         self.n_colors = int(self.colors.max()) + 1 if self.colors.size else 0
         seed = coloring.seed_matrix(self.colors, x.size).astype(x.dtype)
-        self._seed = seed.reshape(x.shape + (self.n_colors,))
-        self._recovery = coloring.column_recovery(self.pattern, self.colors)
+        # a given pattern may lack a nonzero: one more direction, a fixed random probe r,
+        # must see J r equal to the recovered matrix times r (a missing entry sharing its
+        # color with one in the pattern would otherwise be added to it unseen)
+        self._probe = (np.random.default_rng(0x5EED).uniform(0.5, 1.5, x.size).astype(x.dtype)
+                       if pattern is not None else None)
+        if self._probe is not None:
+            seed = np.concatenate([seed, self._probe[:, None]], axis=1)
+        self._seed = seed.reshape(x.shape + (seed.shape[1],))
+        self._recovery = coloring.column_recovery(self._pattern, self.colors)
         # (row, color) pairs that hold no pattern entry: their compressed value must be 0
-        m = self.pattern.shape[0]
+        m = self._pattern.shape[0]
         used = np.zeros((m, self.n_colors), dtype=bool)
-        used[self.pattern.rows(), self.colors[self.pattern.indices]] = True
+        used[self._pattern.rows(), self.colors[self._pattern.indices]] = True
         self._empty = ~used
 
+    @property
+    def pattern(self) -> Any:
+        """The sparsity pattern used, a boolean ``scipy.sparse.csr_array``."""
+        return self._pattern.to_scipy()
+
     def __call__(self, x: Any) -> Any:
-        value, compressed = self.value_and_jacobian(x)
-        return compressed
+        return self.value_and_jacobian(x)[1]
 
     def value_and_jacobian(self, x: Any) -> tuple:
         """``(f(x), Jacobian)``; the Jacobian a ``scipy.sparse.csr_array``."""
-        x = _point(x)
+        x = plain_point(x)
         if x.shape != self.shape:
             raise ValueError(f"dualad: this SparseJacobian was prepared for x of shape "
                              f"{self.shape}, got {x.shape}")
-        m, n = self.pattern.shape
-        if self.n_colors == 0:  # no input reaches an output
-            value = plain(self.f(x))
-            return value, _csr(np.zeros(0, dtype=x.dtype), self.pattern)
+        m, n = self._pattern.shape
+        if self._seed.shape[-1] == 0:  # no input reaches an output (a detected pattern)
+            return plain(self.f(x)), _csr(np.zeros(0, dtype=x.dtype), self._pattern)
         value, partials = push(self.f, [x], [self._seed])
         value = plain(value)
         if np.size(value) != m:
             raise ValueError(f"dualad: f returned {np.size(value)} values at this x; the "
                              f"pattern has {m} rows")
-        compressed = np.reshape(plain(partials), (m, self.n_colors))
-        outside = self._empty & (compressed != 0)
+        compressed = np.reshape(plain(partials), (m, self._seed.shape[-1]))
+        outside = self._empty & (compressed[:, :self.n_colors] != 0)
         if np.any(outside):
             i, k = np.argwhere(outside)[0]
-            raise ValueError(f"dualad: the Jacobian has a nonzero outside the given pattern "
-                             f"(row {i}, an input of color {k}); the pattern must contain "
-                             "every nonzero: detect it with jacobian_sparsity(f, x)")
-        return value, _csr(compressed.ravel().take(self._recovery), self.pattern)
+            _missing(f"row {i}, an input of color {k}")
+        data = compressed[:, :self.n_colors].ravel().take(self._recovery)
+        if self._probe is not None:
+            self._check_probe(data, self._probe, compressed[:, -1])
+        return value, _csr(data, self._pattern)
+
+    def _check_probe(self, data: np.ndarray, r: np.ndarray, probe: np.ndarray) -> None:
+        rows, m = self._pattern.rows(), self._pattern.shape[0]
+        terms = data * r[self._pattern.indices]
+        recovered = np.bincount(rows, terms, minlength=m)
+        # rounding of two sums of the same terms in other orders
+        scale = np.bincount(rows, np.abs(terms), minlength=m) + np.abs(probe)
+        count = np.bincount(rows, minlength=m) + 2
+        tol = 4.0 * np.finfo(probe.dtype).eps * count * scale
+        with np.errstate(invalid="ignore"):
+            bad = (np.abs(recovered - probe) > tol) | (np.isfinite(recovered)
+                                                       != np.isfinite(probe))
+        if np.any(bad):
+            _missing(f"row {int(np.argmax(bad))}")
+
+
+def _missing(where: str) -> None:
+    raise ValueError(f"dualad: the Jacobian has a nonzero outside the given pattern ({where});"
+                     " the pattern must contain every nonzero: detect it with "
+                     "jacobian_sparsity(f, x)")
 
 
 class SparseHessian:
@@ -158,25 +174,29 @@ class SparseHessian:
 
     def __init__(self, f: Callable[[Any], Any], x: Any, pattern: Any = None, *,
                  mode: str = "global", order: Any = "smallest_last") -> None:
-        x = _point(x)
+        x = plain_point(x)
         self.f, self.shape = f, x.shape
         if pattern is not None:
             pattern = _pattern(pattern, (x.size, x.size), "Hessian")
         self._plan = HessianPlan(f, x, pattern, mode=mode, order=order)
-        self.pattern, self.colors = self._plan.pattern, self._plan.colors
-        self.n_colors = self._plan.n_colors
+        self.colors, self.n_colors = self._plan.colors, self._plan.n_colors
+
+    @property
+    def pattern(self) -> Any:
+        """The sparsity pattern used, a symmetric boolean ``scipy.sparse.csr_array``."""
+        return self._plan.pattern.to_scipy()
 
     def __call__(self, x: Any) -> Any:
         return self.value_grad_hessian(x)[2]
 
     def value_grad_hessian(self, x: Any) -> tuple:
         """``(f(x), gradient, Hessian)``; the Hessian a ``scipy.sparse.csr_array``."""
-        x = _point(x)
+        x = plain_point(x)
         if x.shape != self.shape:
             raise ValueError(f"dualad: this SparseHessian was prepared for x of shape "
                              f"{self.shape}, got {x.shape}")
         value, grad, data = self._plan(x)
-        return value, grad, _csr(data, self.pattern)
+        return value, grad, _csr(data, self._plan.pattern)
 
 
 def sparse_jacobian(f: Callable[[Any], Any], x: Any, sparse: Any) -> Any:

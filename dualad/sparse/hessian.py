@@ -578,7 +578,7 @@ class HessianPlan:
 
     def __init__(self, f: Callable[[Any], Any], x: Any, pattern: Any = None, *,
                  mode: str = "global", order: Any = "smallest_last") -> None:
-        x0 = _point(x)
+        x0 = plain_point(x)
         self.f, self.mode, self.order, self.shape = f, mode, order, x0.shape
         self.n = x0.size
         self.fallback: Optional[str] = None
@@ -673,7 +673,7 @@ class HessianPlan:
     def __call__(self, x: Any) -> Tuple[Any, np.ndarray, np.ndarray]:
         """``(f(x), gradient, data)``: the Hessian's CSR data on ``pattern``."""
         if type(x) is not np.ndarray or x.dtype.kind != "f" or x.dtype.itemsize < 4:
-            x = _point(x)
+            x = plain_point(x)
         if x.shape != self.shape:
             raise ValueError(f"dualad: this Hessian was prepared for x of shape {self.shape}, "
                              f"got {x.shape}")
@@ -837,12 +837,13 @@ class HessianPlan:
         return np.asarray(value).item(), grad.reshape(self.shape), data
 
 
-def _point(x: Any) -> np.ndarray:
+def plain_point(x: Any) -> np.ndarray:
+    """``x`` as a float array; duals, tracers and foreign array types refused."""
     err = foreign(x, "x")
     if err is not None:
         raise err
     if isinstance(x, (Tracer, HyperDual, DualNumber, _Wrapped)):
-        raise TypeError("dualad: a sparse Hessian takes a plain point x (nested "
+        raise TypeError("dualad: sparse Jacobians and Hessians take a plain point x (nested "
                         "differentiation is not supported here)")
     arr = np.asarray(x)
     if arr.dtype.kind not in "biuf":
