@@ -73,6 +73,9 @@ def cached(decorator: Callable[..., Any], *args: Any, **options: Any) -> Callabl
     """``decorator(*args, cache=True, **options)`` with the cache in ``cache_dir()``, or the
     same without ``cache`` where there is no writable cache directory."""
     def wrap(fn: Any) -> Any:
+        code = getattr(fn, "__code__", None)
+        if code is not None and not os.path.isfile(code.co_filename):
+            return decorator(*args, **options)(fn)  # (no source file to key a cache on)
         path = cache_dir()
         if path is None:
             _say_once(f"cannot write {numba_config.CACHE_DIR or 'a per-user cache directory'}")
