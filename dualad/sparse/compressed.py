@@ -89,11 +89,12 @@ class SparseJacobian:
         self.colors = coloring.column_coloring(self._pattern, order)
         self.n_colors = int(self.colors.max()) + 1 if self.colors.size else 0
         seed = coloring.seed_matrix(self.colors, x.size).astype(x.dtype)
-        # a given pattern may lack a nonzero: one more direction, a fixed random probe r,
-        # must see J r equal to the recovered matrix times r (a missing entry sharing its
-        # color with one in the pattern would otherwise be added to it unseen)
+        # a given pattern, or a local one used at another point, may lack a nonzero: one
+        # more direction, a fixed random probe r, must see J r equal to the recovered matrix
+        # times r (a missing entry sharing its color with one in the pattern would otherwise
+        # be added to it unseen)
         self._probe = (np.random.default_rng(0x5EED).uniform(0.5, 1.5, x.size).astype(x.dtype)
-                       if pattern is not None else None)
+                       if pattern is not None or mode == "local" else None)
         if self._probe is not None:
             seed = np.concatenate([seed, self._probe[:, None]], axis=1)
         self._seed = seed.reshape(x.shape + (seed.shape[1],))
@@ -152,8 +153,9 @@ class SparseJacobian:
 
 
 def _missing(where: str) -> None:
-    raise ValueError(f"dualad: the Jacobian has a nonzero outside the given pattern ({where});"
-                     " the pattern must contain every nonzero: detect it with "
+    raise ValueError(f"dualad: the Jacobian has a nonzero outside the pattern ({where}): a "
+                     "given pattern must contain every nonzero, and a local one holds only "
+                     "where f takes the same branches; detect a global one with "
                      "jacobian_sparsity(f, x)")
 
 
