@@ -35,6 +35,25 @@ def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
     return result(value, accumulate(*terms), tag)
 
 
+def tensordot_spec(na: int, nb: int, axes: Any) -> str:
+    """The einsum spec of ``np.tensordot`` of arrays of ``na`` and ``nb`` dimensions.
+
+    >>> tensordot_spec(2, 2, 1)
+    'ab,bd->ad'
+    """
+    if isinstance(axes, (int, np.integer)):
+        ax_a, ax_b = tuple(range(na - axes, na)), tuple(range(axes))
+    else:
+        ax_a, ax_b = (normalize_axis_tuple(ax, nd) for ax, nd in zip(axes, (na, nb)))
+    la = list(string.ascii_letters[:na])
+    lb = list(string.ascii_letters[na:na + nb])
+    for i, j in zip(ax_a, ax_b):
+        lb[j] = la[i]
+    out = [c for k, c in enumerate(la) if k not in ax_a] + \
+        [c for k, c in enumerate(lb) if k not in ax_b]
+    return f"{''.join(la)},{''.join(lb)}->{''.join(out)}"
+
+
 def _partials_times(ap: Any, bv: Any, ax_a: Tuple[int, ...], ax_b: Tuple[int, ...],
                     na: int) -> Any:
     """The partials of ``a`` contracted with the plain ``b``, direction axis last."""

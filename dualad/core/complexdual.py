@@ -35,7 +35,7 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from ..errors import foreign
 from . import partials as _partials
-from .dual import DualNumber, square_or_power
+from .dual import DualNumber, ShapeMethods, square_or_power
 from .functions import CATEGORY, HANDLED
 from .partials import accumulate, primal, result, split, top_tag
 
@@ -240,7 +240,7 @@ def _refused(name: str, why: str = "") -> TypeError:
                      f"not supported{why}; {_REFUSED}")
 
 
-class ComplexDual(NDArrayOperatorsMixin):
+class ComplexDual(ShapeMethods, NDArrayOperatorsMixin):
     """A complex dual array: real duals ``real`` and ``imag`` of one shape (what ``np.fft``
     returns for a dual; see the module docstring for what it supports).
 
@@ -309,16 +309,6 @@ class ComplexDual(NDArrayOperatorsMixin):
         return np.conjugate(self)
 
     conjugate = conj
-
-    def reshape(self, *shape: Any, **kwargs: Any) -> Any:
-        if len(shape) == 1 and not isinstance(shape[0], int):
-            shape = shape[0]
-        return np.reshape(self, shape, **kwargs)
-
-    def transpose(self, *axes: Any) -> Any:
-        if len(axes) == 1 and not isinstance(axes[0], int):
-            axes = axes[0]
-        return np.transpose(self, axes or None)
 
     def ravel(self) -> Any:
         return np.ravel(self)

@@ -71,6 +71,25 @@ def _load(value: Any, partials: Any, tag: int, token: bytes) -> "DualNumber":
     return make(value, partials, tags.local(tag, token))
 
 
+class ShapeMethods:
+    """``reshape`` and ``transpose`` as ndarray's methods take them, through numpy's own
+    functions (so each dual type's ``__array_function__`` does the work)."""
+
+    __slots__ = ()
+
+    def reshape(self, *shape: Any, **kwargs: Any) -> Any:
+        if len(shape) == 1 and not isinstance(shape[0], int):
+            shape = shape[0]
+        this: Any = self
+        return np.reshape(this, shape, **kwargs)
+
+    def transpose(self, *axes: Any) -> Any:
+        if len(axes) == 1 and not isinstance(axes[0], int):
+            axes = axes[0]
+        this: Any = self
+        return np.transpose(this, axes or None)
+
+
 class NoPlainValue:
     """.item() and .tolist() of a dual raise TypeError (not AttributeError, nor a fallback
     signal of HyperDual or Taylor: nested duals could not do it either)."""
@@ -118,7 +137,7 @@ def square_or_power(x: Any, exponent: Any) -> Any:
     return np.power(x, exponent)
 
 
-class DualNumber(NoSilentConversion, NDArrayOperatorsMixin):
+class DualNumber(ShapeMethods, NoSilentConversion, NDArrayOperatorsMixin):
     """A dual array: ``value`` (shape S) and ``partials`` (shape S + (n,), n directions).
 
     >>> x = DualNumber(3.0, 4.0)           # 3 + 4ε
@@ -257,16 +276,6 @@ class DualNumber(NoSilentConversion, NDArrayOperatorsMixin):
 
     def __setitem__(self, index: Any, item: Any) -> None:
         hooks.setitem(self, _plain_index(index), item)
-
-    def reshape(self, *shape: Any, **kwargs: Any) -> Any:
-        if len(shape) == 1 and not isinstance(shape[0], int):
-            shape = shape[0]
-        return np.reshape(self, shape, **kwargs)
-
-    def transpose(self, *axes: Any) -> Any:
-        if len(axes) == 1 and not isinstance(axes[0], int):
-            axes = axes[0]
-        return np.transpose(self, axes or None)
 
     def astype(self, dtype: Any, copy: bool = True) -> "DualNumber":
         """Cast value and partials to a floating ``dtype``."""

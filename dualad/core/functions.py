@@ -36,7 +36,8 @@ UNSUPPORTED: dict[Any, str] = {}  # numpy function -> reason
 _NoValue = np._NoValue
 
 
-def _lookup(name: str) -> Any:
+def lookup(name: str) -> Any:
+    """The numpy function of a dotted name (``"linalg.solve"``), or None."""
     obj: Any = np
     for part in name.split("."):
         obj = getattr(obj, part, None)
@@ -50,7 +51,7 @@ def implements(category: str, *names: str) -> Callable[[Callable[..., Any]], Cal
     function registered later than its module's blanket refusal leaves ``UNSUPPORTED``."""
     def register(impl: Callable[..., Any]) -> Callable[..., Any]:
         for name in names:
-            func = _lookup(name)
+            func = lookup(name)
             if func is not None:
                 HANDLED[func] = impl
                 CATEGORY[func] = category
@@ -61,7 +62,7 @@ def implements(category: str, *names: str) -> Callable[[Callable[..., Any]], Cal
 
 def unsupported(reason: str, *names: str) -> None:
     for name in names:
-        func = _lookup(name)
+        func = lookup(name)
         if func is not None:
             UNSUPPORTED[func] = reason
 
@@ -305,7 +306,7 @@ def _shares(a: Any, b: Any) -> bool:
 def _structural(data: Sequence[Any], *names: str,
                 index_kwargs: Optional[dict[str, Any]] = None) -> None:
     for name in names:
-        func = _lookup(name)
+        func = lookup(name)
         if func is not None:
             implements("structural", name)(gather(func, data, index_kwargs))
 
@@ -487,21 +488,28 @@ def _trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any =
                   np.trace(p, offset, ax1, ax2, dtype), tag)
 
 
+def with_ends(a: Any, axis: int, prepend: Any = _NoValue, append: Any = _NoValue) -> Any:
+    """``a`` with np.diff's ``prepend`` and ``append`` joined along ``axis`` (a scalar end
+    broadcast to one slice), as np.diff does before differencing."""
+    if prepend is _NoValue and append is _NoValue:
+        return a
+    ax = normalize_axis_tuple(axis, np.ndim(a))[0]
+    parts = []
+    for extra in (prepend, a, append):
+        if extra is _NoValue:
+            continue
+        if np.ndim(extra) == 0:
+            shape = list(np.shape(a))
+            shape[ax] = 1
+            extra = np.broadcast_to(extra, tuple(shape))
+        parts.append(extra)
+    return np.concatenate(parts, axis=ax)
+
+
 @implements("linear", "diff")
 def _diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = _NoValue,
           append: Any = _NoValue) -> Any:
-    if prepend is not _NoValue or append is not _NoValue:
-        ax = normalize_axis_tuple(axis, np.ndim(a))[0]
-        parts = []
-        for extra in (prepend, a, append):
-            if extra is _NoValue:
-                continue
-            if np.ndim(extra) == 0:
-                shape = list(np.shape(a))
-                shape[ax] = 1
-                extra = np.broadcast_to(extra, tuple(shape))
-            parts.append(extra)
-        a = np.concatenate(parts, axis=ax)
+    a = with_ends(a, axis, prepend, append)
     tag = top_tag((a,))
     v, p = split(a, tag)
     ax = normalize_axis_tuple(axis, np.ndim(v))[0]
@@ -1367,7 +1375,7 @@ for _name in ("argmax", "argmin", "nanargmax", "nanargmin", "argsort", "argparti
               "shares_memory", "result_type", "can_cast", "min_scalar_type", "common_type",
               "einsum_path", "diag_indices_from", "tril_indices_from", "triu_indices_from",
               "linalg.matrix_rank"):
-    _f = _lookup(_name)
+    _f = lookup(_name)
     if _f is not None:
         implements("primal", _name)(_primal_impl(_f))
 
@@ -1414,7 +1422,7 @@ _unsupported_module("string functions hold no derivatives", "numpy._core.defchar
 # np.eye(..., like=x) and friends dispatch through private twins of the public functions
 for _name in ("eye", "tri", "ones", "full", "identity", "fromfunction", "require", "loadtxt",
               "genfromtxt"):
-    _f = _lookup(_name)
+    _f = lookup(_name)
     _twin = getattr(_f, "__globals__", {}).get(f"_{_name}_with_like")
     if _twin is not None and _f in UNSUPPORTED:
         UNSUPPORTED[_twin] = UNSUPPORTED[_f]

@@ -39,7 +39,7 @@ from .. import config
 from ..core import functions as _functions
 from ..core import hooks
 from ..core import ufunc as _ufunc
-from ..core.bilinear import _from_sublists, _implicit_output, contract
+from ..core.bilinear import _from_sublists, _implicit_output, contract, tensordot_spec
 from ..core.complexdual import ComplexDual
 from ..core.dual import (DualNumber, NoPlainValue, _as_float_array, _partials_index,
                          _plain_index, make, missing_method, refused_astype, square_or_power)
@@ -938,20 +938,6 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 _MATMUL_SPECS = {(1, 1): "i,i->", (1, 2): "i,ij->j", (2, 1): "ij,j->i", (2, 2): "ij,jk->ik"}
 
 
-def _tensordot_spec(na, nb, axes):
-    if isinstance(axes, (int, np.integer)):
-        ax_a, ax_b = list(range(na - axes, na)), list(range(axes))
-    else:
-        ax_a, ax_b = ([x % nd for x in np.atleast_1d(ax)] for ax, nd in zip(axes, (na, nb)))
-    sa = list(_LETTERS[:na])
-    sb = list(_LETTERS[na:na + nb])
-    for x, y in zip(ax_a, ax_b):
-        sb[y] = sa[x]
-    out = [c for k, c in enumerate(sa) if k not in ax_a] + \
-        [c for k, c in enumerate(sb) if k not in ax_b]
-    return f"{''.join(sa)},{''.join(sb)}->{''.join(out)}"
-
-
 def _product_spec(func, args, kwargs):
     """The einsum spec of a product of two operands (None if it is not one)."""
     if func is np.einsum:
@@ -971,11 +957,11 @@ def _product_spec(func, args, kwargs):
             return None
         return _MATMUL_SPECS[(na, nb)]
     if func is np.dot:
-        return _tensordot_spec(na, nb, ([na - 1], [0 if nb == 1 else nb - 2]))
+        return tensordot_spec(na, nb, ([na - 1], [0 if nb == 1 else nb - 2]))
     if func is np.inner:
-        return _tensordot_spec(na, nb, ([na - 1], [nb - 1]))
+        return tensordot_spec(na, nb, ([na - 1], [nb - 1]))
     if func is np.tensordot:
-        return _tensordot_spec(na, nb, args[2] if len(args) > 2 else 2)
+        return tensordot_spec(na, nb, args[2] if len(args) > 2 else 2)
     return None
 
 

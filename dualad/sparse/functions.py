@@ -24,6 +24,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
+from ..core.bilinear import tensordot_spec
+from ..core.functions import with_ends
 from . import sets
 from .sets import Sets
 from .tracer import (ACCUMULATE, UFUNCS, Tracer, _branch_error, _copy, _empty, _from_ids,
@@ -428,17 +430,7 @@ def _linalg_trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Any:
 def _diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = _NoValue,
           append: Any = _NoValue) -> Any:
     ax = normalize_axis_index(axis, np.ndim(a))
-    parts = []
-    for extra in (prepend, a, append):
-        if extra is _NoValue:
-            continue
-        if np.ndim(extra) == 0:
-            shape = list(np.shape(a))
-            shape[ax] = 1
-            extra = np.broadcast_to(extra, tuple(shape))
-        parts.append(extra)
-    if len(parts) > 1:
-        a = np.concatenate(parts, axis=ax)
+    a = with_ends(a, ax, prepend, append)
     for _ in range(n):
         hi = [slice(None)] * np.ndim(a)
         lo = [slice(None)] * np.ndim(a)
@@ -690,23 +682,9 @@ def _matmul(a: Any, b: Any) -> Any:
 _handles("linalg.matmul")(_matmul)
 
 
-def _tensordot_spec(na: int, nb: int, axes: Any) -> str:
-    if isinstance(axes, (int, np.integer)):
-        ax_a, ax_b = tuple(range(na - axes, na)), tuple(range(axes))
-    else:
-        ax_a, ax_b = (normalize_axis_tuple(ax, nd) for ax, nd in zip(axes, (na, nb)))
-    la = list(_LETTERS[:na])
-    lb = list(_LETTERS[na:na + nb])
-    for i, j in zip(ax_a, ax_b):
-        lb[j] = la[i]
-    out = [c for k, c in enumerate(la) if k not in ax_a] + \
-        [c for k, c in enumerate(lb) if k not in ax_b]
-    return f"{''.join(la)},{''.join(lb)}->{''.join(out)}"
-
-
 @_handles("tensordot", "linalg.tensordot", direct=True)
 def _tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
-    return _product(_tensordot_spec(np.ndim(a), np.ndim(b), axes), a, b)
+    return _product(tensordot_spec(np.ndim(a), np.ndim(b), axes), a, b)
 
 
 @_handles("dot", direct=True)

@@ -30,6 +30,7 @@ import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from ..core.functions import CATEGORY
+from ..core.functions import lookup as _lookup
 from ..errors import foreign, ufunc_name
 from ..rules import RULES, Rule
 from ..rules.scipy_special import rule_for
@@ -826,15 +827,6 @@ def _fit(a: np.ndarray, target: Tuple[int, ...]) -> np.ndarray:
 # __array_function__
 # =========================================================================================
 _HANDLERS: Dict[Any, Tuple[Callable[..., Any], bool]] = {}  # func -> (impl, direct)
-
-
-def _lookup(name: str) -> Any:
-    obj: Any = np
-    for part in name.split("."):
-        obj = getattr(obj, part, None)
-        if obj is None:
-            return None
-    return obj
 
 
 def _name(func: Any) -> str:
