@@ -9,7 +9,8 @@
     and with the numpy path only (both off);
 (b) one dual op (sin, multiply, exp) by size: its kernel (forced) vs the numpy path, and
     the rules whose kernel dualad/accel/fused.py's pays() timed slower (they skip it);
-(c) first-call cost: calibration + compilation of one rule's kernels in a fresh process;
+(c) first-call cost: calibration + compilation of one rule's kernels in a fresh process with
+    an empty cache directory (with --quick: the usual one, where they may be on disk);
 (d) one direction: single calls against loops of calls, with page faults per call;
 (e) one direction by size: where chains start to pay (dualad/accel/chains.py's MIN_WORK);
 (f) the values of sin and cos of large float64 arrays: numpy's (libm's scalar code) against
@@ -20,6 +21,7 @@ One core, medians of interleaved repeats.
 import os
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # also under runpy.run_path
 # first, before numpy and numba: importing the harness sets every thread pool to one thread
@@ -136,6 +138,9 @@ def bench_first_call():
             "t = time.perf_counter(); {op}; t2 = time.perf_counter() - t;"
             "print(f'{{t1:.3f}} {{t2 * 1e3:.3f}}')")
     env = dict(os.environ, PYTHONPATH=ROOT)
+    empty = [] if ARGS.quick else [tempfile.TemporaryDirectory() for _ in range(2)]
+    if empty:  # nothing on disk: what a first use on a machine costs
+        env["NUMBA_CACHE_DIR"] = empty[0].name
     print("(c) first call in a fresh process (calibration + compilation), then the second")
     print()
     rows = []
@@ -153,6 +158,8 @@ def bench_first_call():
              "[(ts.append(time.perf_counter()), ad.jvp_many(f, x, V)) for _ in range(3)];"
              "ts.append(time.perf_counter());"
              "print(' '.join(f'{b - a:.4f}' for a, b in zip(ts, ts[1:])))")
+    if empty:
+        env["NUMBA_CACHE_DIR"] = empty[1].name
     out = [float(v) for v in subprocess.run([sys.executable, "-c", chain], env=env,
                                             capture_output=True, text=True,
                                             check=True).stdout.split()]

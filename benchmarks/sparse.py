@@ -8,6 +8,8 @@
     n = 500, 10⁴, 10⁵, with
       - dualad, prepared:      ``J = ad.SparseJacobian(f, x)`` once, then ``J(x)`` (pattern,
                                colouring and seed reused; the baseline of the ratios),
+      - the same of ``ad.jit(f)`` (the compressed pass a compiled replay: no per-operation
+                               dispatch),
       - dualad, ``sparse=True``: ``ad.jacobian(f, x, sparse=True)`` (detection, colouring and
                                the compressed pass, every call),
       - detection alone (``ad.jacobian_sparsity``) and colouring alone
@@ -19,7 +21,8 @@
     The exponent a of time ∝ n^a is fitted to the prepared calls (least squares in log-log).
 (b) the Hessians of the chained Rosenbrock function and of x·Ax/2 + Σ sin(x) with a banded
     symmetric A (half-width 5, written with slices: a dense n x n A would not fit at 10⁴) at
-    n = 200 and 10⁴: ``ad.SparseHessian`` prepared (the baseline), ``ad.hessian(f, x,
+    n = 200 and 10⁴: ``ad.SparseHessian`` prepared (the baseline), the same of ``ad.jit(f)``,
+    ``ad.hessian(f, x,
     sparse=True)``, the dense ``ad.hessian`` (n = 200), ``jax.jit(jax.hessian)`` (reverse over
     forward; up to 10⁴) and ``jax.jit(jax.jacfwd(jax.jacfwd))`` (n = 200: its cost grows
     like n³).
@@ -141,7 +144,7 @@ def brusselator_jacobian(y):
                            [d(3.0 - 2 * u * v), d(-u * u) + lap]], format="csr")
 
 
-JAC_COLUMNS = (("sparse_true", "sparse=True"), ("dense", "dense ad.jacobian"),
+JAC_COLUMNS = (("jit", "prepared, ad.jit(f)"), ("sparse_true", "sparse=True"), ("dense", "dense ad.jacobian"),
                ("jax", "jax.jit(jacfwd)"), ("sparsejac", "sparsejac"), ("asdex", "asdex"))
 
 
@@ -156,7 +159,10 @@ def jacobian_contenders(n):
     pattern = ad.jacobian_sparsity(brusselator, x)
     if pattern.nnz != want.nnz or (pattern != (want != 0)).nnz:
         raise CorrectnessError(f"detected pattern, n={n}: not the Brusselator's 4 per row")
-    contenders = {"prepared": lambda: J(x),
+    Jj = ad.SparseJacobian(ad.jit(brusselator), x)
+    for _ in range(6):  # the record, then replays until the compiled one is in place
+        check(f"prepared SparseJacobian of ad.jit(f), n={n}", Jj(x), want)
+    contenders = {"prepared": lambda: J(x), "jit": lambda: Jj(x),
                   "sparse_true": lambda: ad.jacobian(brusselator, x, sparse=True),
                   "detect": lambda: ad.jacobian_sparsity(brusselator, x),
                   "color": lambda: ad.SparseJacobian(brusselator, x, pattern)}
@@ -207,6 +213,7 @@ def bench_jacobians():
         samples = measure(contenders, REPEATS, MIN_TIME)
         times[n] = {k: samples.time(k) for k in samples}
         times[n].update({f"{k}/prepared": samples.ratio(k, "prepared") for k in samples})
+        times[n].update({f"{k}/jit": samples.ratio(k, "jit") for k in samples})
         row = [str(n), str(J.n_colors), fmt_time(samples.time("prepared")),
                fmt_time(samples.time("detect")), fmt_time(samples.time("color"))]
         for key, _ in JAC_COLUMNS:
@@ -223,8 +230,8 @@ def bench_jacobians():
     for name, note in notes.items():
         print(f"note: {name} skipped: {note}")
     ns = np.array(JAC_SIZES, dtype=float)
-    for key, label in (("prepared", "prepared J(x)"), ("sparse_true", "sparse=True"),
-                       ("detect", "detection")):
+    for key, label in (("prepared", "prepared J(x)"), ("jit", "prepared, ad.jit(f)"),
+                       ("sparse_true", "sparse=True"), ("detect", "detection")):
         ts = [times[n][key] for n in JAC_SIZES]
         slope = np.polyfit(np.log(ns), np.log(ts), 1)[0]
         # a fixed cost per call flattens the fit at small n: the two largest sizes alone
@@ -273,7 +280,7 @@ def quad_sin_hessian(d, x):
 
 
 PROBLEMS = ("chained Rosenbrock", "x·Ax/2 + Σ sin(x), band 5")
-HESS_COLUMNS = (("sparse_true", "sparse=True"), ("dense", "dense ad.hessian"),
+HESS_COLUMNS = (("jit", "prepared, ad.jit(f)"), ("sparse_true", "sparse=True"), ("dense", "dense ad.hessian"),
                 ("jax_hessian", "jax.jit(jax.hessian)"),
                 ("jax_jacfwd2", "jax.jit(jacfwd(jacfwd))"))
 
@@ -291,7 +298,11 @@ def hessian_contenders(problem, n):
     check(f"prepared SparseHessian, {problem}, n={n}", H(x), want, rtol=1e-10, atol=1e-10)
     check(f"hessian(sparse=True), {problem}, n={n}", ad.hessian(f, x, sparse=True), want,
           rtol=1e-10, atol=1e-10)
-    contenders = {"prepared": lambda: H(x),
+    Hj = ad.SparseHessian(ad.jit(f), x)
+    for _ in range(6):  # the record, then replays until the compiled one is in place
+        check(f"prepared SparseHessian of ad.jit(f), {problem}, n={n}", Hj(x), want,
+              rtol=1e-10, atol=1e-10)
+    contenders = {"prepared": lambda: H(x), "jit": lambda: Hj(x),
                   "sparse_true": lambda: ad.hessian(f, x, sparse=True)}
     if n <= JACFWD2_MAX:
         check(f"dense hessian, {problem}, n={n}", ad.hessian(f, x), want.toarray(),
@@ -326,6 +337,7 @@ def bench_hessians():
                 if key in samples:
                     r = samples.ratio(key, "prepared")
                     ratios[(problem, n, key)] = r
+                    ratios[(problem, n, key, "jit")] = samples.ratio(key, "jit")
                     row.append(f"{fmt_time(samples.time(key))} ({fmt_ratio(r)})")
                 else:
                     row.append("skipped")
@@ -374,10 +386,16 @@ def main():
               f"{fmt_ratio(times[n0]['jax/prepared'])}; prepared time ∝ "
               f"n^{times['exponent prepared']:.2f} (n^{times['last exponent prepared']:.2f} "
               f"between the two largest n)")
+        print(f"Brusselator n = {n0}: jax.jit(jacfwd) / prepared ad.jit(f) = "
+              f"{fmt_ratio(times[n0]['jax/jit'])}; prepared ad.jit(f) time ∝ "
+              f"n^{times['exponent jit']:.2f} (n^{times['last exponent jit']:.2f} between "
+              "the two largest n)")
         r = ratios.get((PROBLEMS[0], HESS_SIZES[0], "jax_hessian"))
         if r is not None:
             print(f"chained Rosenbrock n = {HESS_SIZES[0]}: jax.jit(jax.hessian) / prepared = "
-                  f"{fmt_ratio(r)}; n = {HESS_SIZES[-1]}: prepared "
+                  f"{fmt_ratio(r)}, / prepared ad.jit(f) = "
+                  f"{fmt_ratio(ratios[(PROBLEMS[0], HESS_SIZES[0], 'jax_hessian', 'jit')])}; "
+                  f"n = {HESS_SIZES[-1]}: prepared "
                   f"{fmt_time(ratios[(PROBLEMS[0], HESS_SIZES[-1], 'prepared')])}")
     return 0
 

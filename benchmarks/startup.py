@@ -6,10 +6,13 @@
 Every number comes from a fresh Python process (pinned to one core, thread pools at one
 thread), so that nothing is imported or compiled before it starts:
 
-(a) ``import dualad``: wall time of the import statement.
+(a) ``import dualad``: wall time of the import statement (which imports no numba: the
+    numba routes load with the first operation large enough to use them);
 (b) the elementwise jvp of ``sin(x) * exp(-x * x)`` with one direction at 10⁴ and 10⁶
     elements: the first, second and third call, and the steady state (median of 10 later
-    calls), each with ``import dualad`` already done.
+    calls), each with ``import dualad`` already done;
+(c) numba's own start-up, the floor of (b)'s first call at 10⁶ elements: ``import numba``
+    and the first call of a function from its disk cache, with numpy already imported.
 
 "cold" gives each process an empty cache directory (``XDG_CACHE_HOME`` and
 ``NUMBA_CACHE_DIR``, so numba compiles everything dualad uses); "warm" runs a process once
@@ -32,9 +35,25 @@ SIZES = (10_000,) if QUICK else (10_000, 1_000_000)
 KINDS = ("warm",) if QUICK else ("cold", "warm")
 
 IMPORT = """
-import time
+import sys, time
 t = time.perf_counter()
 import dualad
+t = time.perf_counter() - t
+assert "numba" not in sys.modules and "scipy" not in sys.modules, "import dualad loads numba"
+print(t)
+"""
+
+NUMBA = """
+import os, sys, time
+import numpy
+path = os.path.join(os.environ["NUMBA_CACHE_DIR"], "floor")
+os.makedirs(path, exist_ok=True)
+with open(os.path.join(path, "floor_kernel.py"), "w") as f:
+    f.write("import numba\\n@numba.njit(cache=True)\\ndef twice(x):\\n    return 2.0 * x\\n")
+sys.path.insert(0, path)
+t = time.perf_counter()
+import floor_kernel
+floor_kernel.twice(1.0)
 print(time.perf_counter() - t)
 """
 
@@ -82,6 +101,8 @@ def main():
     for kind in KINDS:
         t = statistics.median(float(r) for r in _measure(IMPORT, kind))
         rows.append([f"import dualad ({kind})", fmt_time(t), "", "", ""])
+    t = statistics.median(float(r) for r in _measure(NUMBA, "warm"))
+    rows.append(["numba alone: import + first cached call (warm)", fmt_time(t), "", "", ""])
     for n in SIZES:
         for kind in KINDS:
             runs = [json.loads(r) for r in _measure(CALLS.format(n=n), kind)]
@@ -92,6 +113,11 @@ def main():
     print(f"Python {sys.version.split()[0]}, {REPEATS} fresh process(es) per row, core "
           f"{ARGS.core}")
     print_table(["", "first call", "second", "third", "steady"], rows)
+    # the small-problem table (ad.jit beside jax.jit(jacfwd)): benchmarks/small.py
+    print()
+    small = os.path.join(os.path.dirname(os.path.abspath(__file__)), "small.py")
+    args = ["--core", str(ARGS.core)] if ARGS.core is not None else []
+    subprocess.run([sys.executable, small, *args, *(["--quick"] if QUICK else [])], check=True)
 
 
 if __name__ == "__main__":

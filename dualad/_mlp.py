@@ -14,13 +14,12 @@ parameter tangent term in a second one; the first layer's input has no tangent, 
 ``X @ [W | V]`` is the only GEMM. For k = 0 (the loss alone) the same code runs with no
 tangent rows.
 """
-import numba
 import numpy as np
 
-from ._compile import cached
+from ._compile import jit
 
 
-@cached(numba.njit, nogil=True)
+@jit(nogil=True)
 def hidden_pass(G, P, bias, dbias, propagated):
     """In place on ``G`` (batch, 1 + k, units), row 0 ``h W``, rows 1.. the GEMM tangent
     terms: add ``bias``, ``dbias`` (k, units) and, when ``propagated``, ``P`` (batch, k,
@@ -42,7 +41,7 @@ def hidden_pass(G, P, bias, dbias, propagated):
                 G[b, r, j] = on[j] * t  # a product, as the chain rule's: 0 * inf is nan
 
 
-@cached(numba.njit, nogil=True)
+@jit(nogil=True)
 def first_bad_label(labels, units):
     """The first row whose label is outside [0, units), else -1 (one pass, no temporaries:
     it runs on every loss evaluation)."""
@@ -52,7 +51,7 @@ def first_bad_label(labels, units):
     return -1
 
 
-@cached(numba.njit, nogil=True, error_model="numpy")
+@jit(nogil=True, error_model="numpy")
 def output_pass(G, P, bias, dbias, propagated, labels):
     """``(mean loss, d)`` of softmax cross-entropy on the logits in ``G`` (as in
     ``hidden_pass``, bias not yet added): ``d[i]`` the directional derivative of the mean

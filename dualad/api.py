@@ -5,10 +5,11 @@ a fresh tag, calls ``f`` once, and reads the value and the ``n`` directional der
 Every helper is a choice of seed: a basis (jacobian, in chunks), one vector (jvp), one (the
 scalar derivative). A sparse Jacobian is only another seed matrix.
 """
+import contextlib
 import functools
 import math
 from contextvars import ContextVar
-from typing import Any, Callable, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -17,6 +18,7 @@ from .core.dual import DualNumber
 from .core.partials import primal
 from .core.pytree import flatten, is_tree, leaves
 from .core.seed import as_output, plain, push
+from .distributed import tasks
 from .errors import foreign, from_python_numbers, whole
 from .higher.hyperdual import HyperDual, _pairs
 from .higher.kinds import FallbackWatch
@@ -163,7 +165,8 @@ def _auto_chunk(n: int, itemsize: int) -> int:
 
 
 def jacobian(f: Callable[..., Any], x: Any, *args: Any, chunk_size: Optional[int] = None,
-             argnums: Union[int, Sequence[int]] = 0, sparse: Any = None) -> Any:
+             argnums: Union[int, Sequence[int]] = 0, sparse: Any = None, executor: Any = None,
+             progress: bool = False) -> Any:
     """Jacobian of ``f`` at ``x``, shape ``f(x).shape + x.shape``.
 
     The input directions travel ``chunk_size`` at a time (from a memory budget when None);
@@ -179,35 +182,84 @@ def jacobian(f: Callable[..., Any], x: Any, *args: Any, chunk_size: Optional[int
 
     ``sparse=True`` detects the sparsity pattern, colors it and returns a
     ``scipy.sparse.csr_array`` (outputs and inputs flattened) from as many directions as
-    colors; ``sparse=pattern`` (scipy sparse or boolean array) uses a known pattern.
+    colors (``chunk_size`` colors per pass); ``sparse=pattern`` (scipy sparse or boolean
+    array) uses a known pattern.
+
+    ``executor`` (any ``concurrent.futures.Executor``: a Dask client's ``get_executor()``, a
+    process or thread pool) computes the chunks as its tasks (about
+    ``config.EXECUTOR_TASKS`` of them when ``chunk_size`` is None); the result is the local
+    call's with the same ``chunk_size``, bit for bit. ``progress=True`` shows the tasks done
+    (tqdm when installed).
     """
     if wanted(sparse):
-        if args or argnums != 0 or is_tree(x) or chunk_size is not None:
+        if args or argnums != 0 or is_tree(x):
             raise TypeError("dualad: jacobian(..., sparse=...) takes f(x) of one array x, "
-                            "without extra arguments, argnums or chunk_size")
-        return sparse_jacobian(f, x, sparse)
+                            "without extra arguments or argnums")
+        return sparse_jacobian(f, x, sparse, chunk_size=chunk_size, executor=executor,
+                               progress=progress)
     if args or argnums != 0 or is_tree(x):
-        return _over_arguments(jacobian, f, (x,) + args, argnums, chunk_size=chunk_size)
-    return plain(_value_and_jacobian(f, _as_input(x), chunk_size)[1])
+        return _over_arguments(jacobian, f, (x,) + args, argnums, chunk_size=chunk_size,
+                               executor=executor, progress=progress)
+    return plain(_value_and_jacobian(f, _as_input(x), chunk_size, executor, progress)[1])
 
 
-def _value_and_jacobian(f: Callable[[Any], Any], x: Any,
-                        chunk_size: Optional[int] = None) -> Tuple[Any, Any]:
-    """``(f(x), Jacobian)`` with the directions in chunks of a memory budget."""
+def _value_and_jacobian(f: Callable[[Any], Any], x: Any, chunk_size: Optional[int] = None,
+                        executor: Any = None, progress: bool = False) -> Tuple[Any, Any]:
+    """``(f(x), Jacobian)`` with the directions in chunks of a memory budget (on
+    ``executor``: each chunk a task)."""
     shape, size = np.shape(x), int(np.prod(np.shape(x), dtype=np.int64))
-    dtype = np.result_type(primal(x), np.float32)
-    chunk_size = _auto_chunk(size, dtype.itemsize) if chunk_size is None else \
-        whole(chunk_size, "chunk_size", 1)
-    blocks, out_shape = [], None
-    for start in range(0, max(size, 1), chunk_size):
-        k = min(chunk_size, size - start) if size else 0
-        seed = np.zeros((size, k), dtype=dtype)
-        seed[np.arange(start, start + k), np.arange(k)] = 1.0
-        value, partials = jvp_many(f, x, seed.reshape(shape + (k,)))
-        out_shape = np.shape(value)
-        blocks.append(partials)
+    if chunk_size is not None:
+        chunk_size = whole(chunk_size, "chunk_size", 1)
+    else:
+        chunk_size = _auto_chunk(size, np.result_type(primal(x), np.float32).itemsize)
+        if executor is not None:
+            chunk_size = tasks.chunk_size(size, chunk_size)
+    if executor is None and not progress:
+        blocks = []
+        for start in range(0, max(size, 1), chunk_size):
+            value, partials = _jacobian_block(f, x, start, chunk_size)
+            blocks.append(partials)
+    else:
+        starts = range(0, max(size, 1), chunk_size)
+        blocks = [None] * len(starts)
+        for i, (value_i, partials) in tasks.run(
+                _executor_for(x, executor), _jacobian_task, {"f": f, "x": x, "chunk": chunk_size},
+                starts, lambda s: f"directions {s} to {min(s + chunk_size, size) - 1} of {size}",
+                progress, "jacobian"):
+            blocks[i] = partials
+            if i == len(starts) - 1:
+                value = value_i  # (as above: the value of the last chunk)
     jac = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=-1)
-    return value, np.reshape(jac, out_shape + shape)
+    return value, np.reshape(jac, np.shape(value) + shape)
+
+
+def _jacobian_block(f: Callable[[Any], Any], x: Any, start: int,
+                    chunk_size: int) -> Tuple[Any, Any]:
+    """``jvp_many`` along the unit directions ``start`` to ``start + chunk_size - 1``."""
+    shape, size = np.shape(x), int(np.prod(np.shape(x), dtype=np.int64))
+    k = min(chunk_size, size - start) if size else 0
+    seed = np.zeros((size, k), dtype=np.result_type(primal(x), np.float32))
+    seed[np.arange(start, start + k), np.arange(k)] = 1.0
+    return jvp_many(f, x, seed.reshape(shape + (k,)))
+
+
+def _jacobian_task(problem: Dict[str, Any], start: int) -> Tuple[Any, Any]:
+    """One chunk of directions on an executor's worker (``f(x)`` for the last chunk only:
+    the one the call keeps)."""
+    x, chunk = problem["x"], problem["chunk"]
+    value, partials = _jacobian_block(problem["f"], x, start, chunk)
+    return value if start + chunk >= np.size(x) else None, partials
+
+
+def _executor_for(x: Any, executor: Any) -> Any:
+    """``executor``, where the call can run there: a plain ``x``, and no enclosing Taylor or
+    HyperDual pass (whose perturbations would not reach the workers)."""
+    if executor is not None and (isinstance(x, DualNumber) or _TAYLOR_RUNNING.get()
+                                 or _HYPERDUAL_RUNNING.get()):
+        raise TypeError("dualad: executor= takes a plain point x, got a dual of an enclosing "
+                        "helper (executor= inside the function of another helper); call the "
+                        "inner helper without executor=")
+    return executor
 
 
 def gradient(f: Callable[..., Any], x: Any, *args: Any,
@@ -238,39 +290,87 @@ def gradient(f: Callable[..., Any], x: Any, *args: Any,
 
 
 # --- second order ------------------------------------------------------------------------
-def _hyperdual_hessian(f: Callable[[Any], Any], x: Any,
-                       chunk_size: Optional[int]) -> Tuple[Any, Any, Any]:
+def _hyperdual_hessian(f: Callable[[Any], Any], x: Any, chunk_size: Optional[int],
+                       executor: Any = None, progress: bool = False) -> Any:
+    """``(value, gradient, Hessian)`` from HyperDual passes, one per pair of blocks of
+    ``chunk_size`` directions (on ``executor``: each pair a task); None where a task found
+    that ``f`` needs nested duals."""
     if x.dtype.itemsize < 4:
         x = x.astype(np.float32)  # (float16 computes as float32)
-    shape, size = x.shape, x.size
-    if chunk_size is None:
-        chunk_size = _hessian_chunk(size, x.dtype.itemsize)
-    else:
+    size = x.size
+    if chunk_size is not None:
         chunk_size = whole(chunk_size, "chunk_size", 1)
-    if chunk_size >= size:  # one pass over every direction: no blocks to assemble
-        y = _hyper_output(f(HyperDual.seed(x)), size)
-        # as the blocks below: the parts in the value's dtype (hessian() casts already)
-        return y.value, y.grad.astype(y.dtype, copy=False), y.hessian()
-    eye = np.eye(size, dtype=x.dtype)
-    blocks = [np.arange(s, min(size, s + chunk_size)) for s in range(0, size, chunk_size)]
+    else:
+        chunk_size = _hessian_chunk(size, x.dtype.itemsize)
+        if executor is not None:
+            chunk_size = tasks.block_size(size, chunk_size)
+    # one pass over every direction (None: no blocks to assemble), or one per pair of blocks
+    pairs = [None] if chunk_size >= size else [
+        (a, min(size, a + chunk_size), b, min(size, b + chunk_size))
+        for a in range(0, size, chunk_size) for b in range(a, size, chunk_size)]
+    if executor is None and not progress:
+        results: Any = ((i, _hessian_pass(f, x, pair)) for i, pair in enumerate(pairs))
+    else:  # (in the order of the pairs: a later pass overwrites an earlier one's entries)
+        results = tasks.in_order(tasks.run(
+            executor, _hessian_task, {"f": f, "x": x}, pairs,
+            lambda p: "all directions" if p is None else
+            f"directions {p[0]} to {p[1] - 1} with {p[2]} to {p[3] - 1} of {size}",
+            progress, "hessian"))
     grad: Any
     hess: Any
     value = grad = hess = None
-    for a, rows in enumerate(blocks):
-        for cols in blocks[a:]:
-            # one pass per pair of blocks: the directions of both, Hessian of their union
-            dirs = rows if cols is rows else np.concatenate([rows, cols])
-            k = len(dirs)
-            y = f(HyperDual(x, eye[:, dirs].reshape(shape + (k,))))
-            y = _hyper_output(y, k)
+    with contextlib.closing(results):  # (a refusal below cancels the other tasks)
+        for i, out in results:
+            if out is None:
+                return None
+            if pairs[i] is None:
+                return out
+            y_value, y_grad, y_hess = out
+            a0, a1, b0, b1 = pairs[i]
+            dirs = np.arange(a0, a1) if a0 == b0 else np.r_[a0:a1, b0:b1]
             if hess is None:
-                value, grad = y.value, np.zeros(y.shape + (size,), dtype=y.dtype)
-                hess = np.zeros(y.shape + (size, size), dtype=y.dtype)
-            grad[..., dirs] = y.grad
-            i, j = _pairs(k)
-            hess[..., dirs[i], dirs[j]] = y.hess
-            hess[..., dirs[j], dirs[i]] = y.hess
+                value, dtype = y_value, np.asarray(y_value).dtype
+                grad = np.zeros(np.shape(y_value) + (size,), dtype=dtype)
+                hess = np.zeros(np.shape(y_value) + (size, size), dtype=dtype)
+            grad[..., dirs] = y_grad
+            r, q = _pairs(len(dirs))
+            hess[..., dirs[r], dirs[q]] = y_hess
+            hess[..., dirs[q], dirs[r]] = y_hess
     return value, grad, hess
+
+
+def _hessian_pass(f: Callable[[Any], Any], x: np.ndarray, pair: Any) -> Tuple[Any, Any, Any]:
+    """One HyperDual pass: over every direction (``pair`` None), or over the directions
+    ``a0..a1-1`` and ``b0..b1-1`` of ``pair = (a0, a1, b0, b1)`` (the Hessian of their
+    union), as ``(value, gradient part, packed Hessian part)``."""
+    if pair is None:
+        y = _hyper_output(f(HyperDual.seed(x)), x.size)
+        # as the blocks: the parts in the value's dtype (hessian() casts already)
+        return y.value, y.grad.astype(y.dtype, copy=False), y.hessian()
+    a0, a1, b0, b1 = pair
+    dirs = np.arange(a0, a1) if a0 == b0 else np.r_[a0:a1, b0:b1]
+    k = len(dirs)
+    seed = np.zeros((x.size, k), dtype=x.dtype, order="F")  # (the columns of an identity)
+    seed[dirs, np.arange(k)] = 1.0
+    y = _hyper_output(f(HyperDual(x, seed.reshape(x.shape + (k,)))), k)
+    return y.value, y.grad, y.hess
+
+
+def _hessian_task(problem: Dict[str, Any], pair: Any) -> Optional[Tuple[Any, Any, Any]]:
+    """One pass on an executor's worker, or None where ``f`` needs nested duals (as
+    ``value_grad_hessian`` decides for the local passes)."""
+    running_token = _HYPERDUAL_RUNNING.set(True)
+    try:
+        with FallbackWatch() as watch:
+            try:
+                out = _hessian_pass(problem["f"], problem["x"], pair)
+            except Exception as err:
+                if isinstance(err, PerturbationMix) or watch.signalled:
+                    return None
+                raise
+        return None if watch.signalled else out
+    finally:
+        _HYPERDUAL_RUNNING.reset(running_token)
 
 
 @functools.lru_cache(maxsize=64)
@@ -291,13 +391,15 @@ def _hyper_output(y: Any, k: int) -> HyperDual:
 
 
 def value_grad_hessian(f: Callable[[Any], Any], x: Any, chunk_size: Optional[int] = None,
-                       method: str = "hyperdual") -> Tuple[Any, np.ndarray, np.ndarray]:
+                       method: str = "hyperdual", executor: Any = None,
+                       progress: bool = False) -> Tuple[Any, np.ndarray, np.ndarray]:
     """``(f(x), gradient, Hessian)`` of a scalar ``f`` in one forward pass (Newton steps).
 
     ``method='hyperdual'`` (default) propagates the packed Hessian directly; ``'nested'``
     uses duals of duals. ``chunk_size`` bounds the directions per pass. HyperDuals carry no
     tag: where ``f`` calls another helper, or this call runs inside one, the work is done (or
-    redone) with tagged nested duals, so the result is the same, only slower.
+    redone) with tagged nested duals, so the result is the same, only slower. ``executor``
+    and ``progress`` as in ``jacobian``: each pass (a pair of blocks of directions) a task.
 
     >>> v, g, H = value_grad_hessian(lambda z: z[0] ** 2 * z[1] + z[1] + 2, [3.0, 4.0])
     >>> v, g.tolist(), H.tolist()
@@ -306,6 +408,7 @@ def value_grad_hessian(f: Callable[[Any], Any], x: Any, chunk_size: Optional[int
     if method not in ("hyperdual", "nested"):
         raise ValueError(f"dualad: method must be 'hyperdual' or 'nested', got {method!r}")
     x = _as_input(x)
+    executor = _executor_for(x, executor)
     result = None
     # inside another hyperdual pass (whose HyperDuals have no tag), or for a dual x: nested
     if (method == "hyperdual" and not isinstance(x, DualNumber)
@@ -313,7 +416,7 @@ def value_grad_hessian(f: Callable[[Any], Any], x: Any, chunk_size: Optional[int
         running_token = _HYPERDUAL_RUNNING.set(True)
         try:
             with FallbackWatch() as watch:
-                result = _hyperdual_hessian(f, x, chunk_size)
+                result = _hyperdual_hessian(f, x, chunk_size, executor, progress)
             if watch.signalled:
                 result = None  # a fallback signal that f caught (except TypeError)
         except Exception as err:
@@ -331,7 +434,7 @@ def value_grad_hessian(f: Callable[[Any], Any], x: Any, chunk_size: Optional[int
             v, g = value_and_grad(f, y)
             value, grad = v, g
             return g
-        hess = jacobian(grad_f, x, chunk_size=chunk_size)
+        hess = jacobian(grad_f, x, chunk_size=chunk_size, executor=executor, progress=progress)
         result = value_and_grad(f, x) + (hess,)
     value, grad, hess = result
     if (value.ndim if type(value) is np.ndarray else np.ndim(value)) != 0:
@@ -347,11 +450,13 @@ def _reshaped(a: Any, shape: Tuple[int, ...]) -> Any:
 
 
 def hessian(f: Callable[[Any], Any], x: Any, chunk_size: Optional[int] = None,
-            method: str = "hyperdual", sparse: Any = None) -> Any:
+            method: str = "hyperdual", sparse: Any = None, executor: Any = None,
+            progress: bool = False) -> Any:
     """Hessian of the scalar ``f`` at ``x``, shape ``x.shape + x.shape``.
 
     ``sparse=True`` (or a known pattern) returns a ``scipy.sparse.csr_array`` over the
-    flattened inputs, from a few colored directions (see ``SparseHessian``).
+    flattened inputs, from a few colored directions (see ``SparseHessian``). ``executor``
+    and ``progress`` as in ``jacobian`` (see ``value_grad_hessian``).
 
     >>> hessian(lambda z: z[0] ** 2 * z[1] + z[1] + 2, [3.0, 4.0]).tolist()
     [[8.0, 6.0], [6.0, 0.0]]
@@ -360,8 +465,8 @@ def hessian(f: Callable[[Any], Any], x: Any, chunk_size: Optional[int] = None,
         if chunk_size is not None or method != "hyperdual":
             raise TypeError("dualad: hessian(..., sparse=...) takes neither chunk_size nor "
                             "method")
-        return sparse_hessian(f, x, sparse)
-    return value_grad_hessian(f, x, chunk_size, method)[2]
+        return sparse_hessian(f, x, sparse, executor=executor, progress=progress)
+    return value_grad_hessian(f, x, chunk_size, method, executor, progress)[2]
 
 
 def value_and_grad(f: Callable[..., Any], x: Any, *args: Any,

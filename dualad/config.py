@@ -20,6 +20,9 @@ from typing import Any, Callable, Dict, Optional, Tuple
 #: memory budget (bytes) for the partials of one Jacobian or Hessian chunk, times a factor
 #: for temporaries; ``chunk_size=None`` is chosen from it
 CHUNK_BUDGET_BYTES = 256 * 2**20
+#: with an executor (``executor=``), ``chunk_size=None`` splits the directions into about
+#: this many tasks (into more where the memory budget asks for smaller chunks)
+EXECUTOR_TASKS = 16
 
 # --- numba fast paths (dualad.accel) --------------------------------------------------------
 #: fewest partials entries for which the chain-rule kernels replace numpy's passes

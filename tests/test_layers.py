@@ -20,14 +20,20 @@ LAYERS = {
     "rules": 1,
     "core": 2,
     "accel": 3, "higher": 3, "scalar": 3,
-    "api": 4, "custom": 4, "math": 4, "array_api": 4, "sparse": 4,
+    "api": 4, "custom": 4, "math": 4, "array_api": 4, "sparse": 4, "jit": 4,
+    "distributed": 4,
     "train": 5, "optim": 5, "testing": 5, "_mlp": 5,
 }
 PEERS = {4, 5}
 ONLY_FROM_INIT = {"accel"}
-# imports that may sit inside a function: optional dependencies, loaded only when used
+# imports that may sit inside a function: optional dependencies, loaded only when used, and
+# numba, which `import dualad` does not import (dualad/_compile.py loads it on first use)
 OPTIONAL = {"matplotlib", "scipy", "tqdm", "hypothesis", "dask", "distributed", "cloudpickle",
-            "sklearn", "jax", "torch", "mkdocs"}
+            "sklearn", "jax", "torch", "mkdocs", "numba"}
+# the documented lazy loads of dualad's own modules: {module: what it may import in a function}
+# (dualad.accel's numba routes load with the first operation large enough to use them)
+LAZY = {"dualad.accel": {"dualad.accel.chains", "dualad.accel.fused", "dualad.accel.kernels",
+                         "dualad.accel.program"}}
 
 
 def _module_name(path, root):
@@ -93,7 +99,9 @@ def scan(sources):
                      if n == "dualad" or n.startswith("dualad.")]
             if in_func:
                 roots = {n.split(".")[0] for n in _resolve(module, is_package, node)}
-                if names or not roots <= OPTIONAL:
+                allowed = (set(names) <= LAZY.get(module, set()) if names
+                           else roots <= OPTIONAL)
+                if not allowed:
                     problems.append(f"{label}:{node.lineno}: import inside a function: "
                                     f"{ast.unparse(node)}")
             for target in names:

@@ -13,7 +13,7 @@ import pytest
 
 import dualad as ad
 from dualad import config
-from dualad.accel import chains as _lazy, fused as _fused
+from dualad.accel import chains as _lazy, fused as _fused, loops
 from dualad.rules.table import RULES
 
 from _oracles import fd
@@ -131,9 +131,7 @@ def test_value_and_derivative_in_one_pass_equal_the_rule_by_rule_path(monkeypatc
     # in _fused.shared_pass (sin and cos are not among them: _vmath computes their values)
     fused = [u for u in UNARY if _fused.mode(u) == "fused"]
     assert np.sqrt in fused and np.sin not in fused
-    monkeypatch.setattr(_fused, "_SHARES", {
-        u: _fused._value_derivative_kernel(u, _fused.scalar_derivs(u)[0])
-        for u in fused})
+    monkeypatch.setattr(_fused, "_SHARES", {u: loops.value_derivative(u) for u in fused})
     rng = np.random.default_rng(7)
     V = rng.standard_normal((M, 2))
     V[::9] = 0.0  # with zero tangents where a derivative is infinite (the 0 * inf guard)

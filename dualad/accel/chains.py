@@ -23,7 +23,10 @@ the compiled runs of a chain still agree bit for bit. (Values come from ``accel.
 on every route.) The pass is generated and compiled per chain *structure*; a structure is
 compiled when it comes up the second time (a training loop, chunks of a Jacobian, repeated
 calls); the first time, the chain runs rule by rule on the numpy route (which the per-rule
-kernels were calibrated against), so a one-off chain never waits for a compiler.
+kernels were calibrated against), so a one-off chain never waits for a compiler. Compiled
+passes go to numba's disk cache (``loops.generate``), with a record of the argument types
+they were compiled for: a structure some process compiled before runs its pass from the
+first time on, loaded from disk.
 
 Values are read when the partials are materialized, so they must not change before:
 ``DualNumber.__setitem__`` materializes every deferred node that read the array it is
@@ -37,12 +40,12 @@ from typing import Any
 import numba
 import numpy as np
 
-from .. import config
+from .. import _compile, config
 from ..core.dual import DualNumber, make
 from ..core.hooks import Pending
 from ..core.partials import chain
 from ..core.ufunc import linear_partials
-from ..rules.table import arguments_read
+from ..rules.table import OWN, arguments_read
 from . import fused as _fused
 from . import loops
 from .loops import ForkSafeLock
@@ -132,7 +135,7 @@ def defer(ufunc, rule, inputs, tag):
     for d, s in zip(rule.derivs, srcs):
         if d is None and s is not None:
             return None  # the rule-by-rule path raises the TypeError
-    if rule.kind != "linear" and _fused.mode(ufunc) == "numpy":
+    if rule.kind != "linear" and not _deferrable(ufunc, rule):
         return None
     nodes = 1 + sum(s.nodes for s in _unique(srcs) if isinstance(s, Deferred)
                     and s.result is None)
@@ -143,14 +146,15 @@ def defer(ufunc, rule, inputs, tag):
     vector = loops.vector_derivs(ufunc) if rule.kind == "unary" and n > 1 else None
     if shared is not None:  # one pass for value and derivative; the chain reads the latter
         ans, der = np.empty(shape), np.empty(shape)
-        shared(values[0].reshape(-1), ans.reshape(-1), der.reshape(-1))
+        shared(loops.readonly(values[0].reshape(-1)), ans.reshape(-1), der.reshape(-1))
         node = Deferred(ufunc, rule, (0.0,), 0.0, tuple(srcs), shape, n, nodes, der)
     elif vector is not None:  # sin, cos: the derivative now, vectorized (see _generate)
         ans = np.asarray(_fused.value(ufunc, values))
         if ans.dtype != np.float64 or ans.shape != shape or not ans.flags.c_contiguous:
             return None
         der = np.empty(shape)
-        vector[2](values[0].reshape(-1), ans.reshape(-1), der.reshape(-1))
+        vector[2](loops.readonly(values[0].reshape(-1)), loops.readonly(ans.reshape(-1)),
+                  der.reshape(-1))
         node = Deferred(ufunc, rule, (0.0,), 0.0, tuple(srcs), shape, n, nodes, der)
     else:
         ans = np.asarray(_fused.value(ufunc, values))
@@ -165,6 +169,20 @@ def defer(ufunc, rule, inputs, tag):
     with _LOCK:
         _PENDING.add(node)
     return make(ans, node, tag)
+
+
+def _deferrable(ufunc, rule):
+    """Whether the partials of ``ufunc``'s rule may wait for a chain pass: where its kernel
+    was calibrated equal to the numpy path (``accel.fused.mode``). A binary rule of the
+    table's own not calibrated yet waits too: rule by rule, the first time, it runs the numpy
+    route's code (the same numbers), and it is calibrated when its chain is compiled, so that
+    a first call compiles nothing for it. (Not a unary one: its calibration also decides its
+    shared pass, which changes the chain's structure from one call to the next; nor one whose
+    derivative would take sin or cos from ``_vmath``.)"""
+    m = _fused.known_mode(ufunc)
+    if m is None and (rule.kind != "binary" or OWN.get(ufunc) is not rule):
+        m = _fused.mode(ufunc)
+    return m != "numpy"
 
 
 @functools.lru_cache(maxsize=None)
@@ -254,7 +272,7 @@ def _materialize(root):
         seen = _SEEN[key] = _SEEN.get(key, 0) + 1
         if len(_SEEN) > 4096:  # a bound on the bookkeeping of one-off chains
             _SEEN.clear()
-    if seen >= 2 and _run(root, key, slots, leaves):
+    if _run(root, key, slots, leaves, seen >= 2):
         return
     for node in order:  # the first time: rule by rule on the numpy route, nothing to compile
         _materialize_one(node)
@@ -300,22 +318,39 @@ def _describe(order):
     return tuple(desc), slots, leaves
 
 
-def _run(root, key, slots, leaves):
-    """Run the compiled pass of a chain; False where it cannot be compiled."""
+def _run(root, key, slots, leaves, compile_now):
+    """Run the compiled pass of a chain; False where it cannot be compiled, or where it is
+    not compiled yet and neither ``compile_now`` nor the disk cache has it."""
     global _COMPILED
-    with _LOCK:
-        kernel = _GRAPH_KERNELS.get(key)
-        if kernel is None:
-            if _COMPILED >= config.DEFER_MAX_KERNELS:
-                return False  # the memory bound: numba never frees a compiled pass
-            _COMPILED += 1
-            try:
-                kernel = _generate(key)
-                kernel.compile(tuple(numba.typeof(a) for a in _arguments(root, slots,
-                                                                       leaves)[0]))
-            except Exception:  # noqa: BLE001  (numba's errors vary): rule by rule then
-                kernel = False
-            _GRAPH_KERNELS[key] = kernel
+    kernel = _GRAPH_KERNELS.get(key)
+    if kernel is None:
+        on_disk = False
+        if not compile_now:  # the first time: only what the disk cache holds
+            types = tuple(numba.typeof(a) for a in _arguments(root, slots, leaves)[0])
+            ready = _ready_key(key, types)
+            on_disk = ready is not None and _compile.read_record(ready) is not None
+            if not on_disk:
+                return False
+        with _LOCK:
+            kernel = _GRAPH_KERNELS.get(key)
+            if kernel is None and any(kind != "lin" and _fused.mode(u) == "numpy"
+                                      for u, _, _, _, kind in key[0]):
+                # a rule deferred before its calibration found unequal (see _deferrable)
+                kernel = _GRAPH_KERNELS[key] = False
+            if kernel is None:
+                if _COMPILED >= config.DEFER_MAX_KERNELS:
+                    return False  # the memory bound: numba never frees a compiled pass
+                _COMPILED += 1
+                try:
+                    kernel = _generate(key)
+                    types = tuple(numba.typeof(a) for a in _arguments(root, slots, leaves)[0])
+                    kernel.compile(types)
+                    ready = _ready_key(key, types)
+                    if ready is not None and not on_disk:  # (numba has saved it by now)
+                        _compile.write_record(ready, True)
+                except Exception:  # noqa: BLE001  (numba's errors vary): rule by rule then
+                    kernel = False
+                _GRAPH_KERNELS[key] = kernel
     if kernel is False:
         return False
     args, out = _arguments(root, slots, leaves)
@@ -330,8 +365,8 @@ def _arguments(root, slots, leaves):
     m = int(np.prod(root.shape))
     shape = (m,) if root.n == 1 else (m, root.n)
     out = np.empty(root.shape + (root.n,), dtype=np.float64)
-    args = [arr.reshape(-1) if is_array else arr for arr, is_array in slots]
-    args += [leaf.reshape(shape) for leaf in leaves]
+    args = [loops.readonly(arr.reshape(-1) if is_array else arr) for arr, is_array in slots]
+    args += [loops.readonly(leaf.reshape(shape)) for leaf in leaves]
     return args + [out.reshape(shape)], out
 
 
@@ -355,8 +390,8 @@ def _materialize_one(node):
             x = node.values[0]
             der = np.empty(node.shape)
             ans = node.ans if isinstance(node.ans, np.ndarray) else x  # ans: not read then
-            loops.vector_derivs(node.ufunc)[2](x.reshape(-1), ans.reshape(-1),
-                                                der.reshape(-1))
+            loops.vector_derivs(node.ufunc)[2](loops.readonly(x.reshape(-1)),
+                                                loops.readonly(ans.reshape(-1)), der.reshape(-1))
         with np.errstate(all="ignore"):  # as _numpy_path
             out = chain(parts[0], der, not node.rule.bounded)
     else:
@@ -370,6 +405,20 @@ def _generate(key):
     """The compiled pass of one chain structure ``key = (desc, one)``."""
     desc, one = key
     return loops.generate(desc, one)
+
+
+def _ready_key(key, types):
+    """The key of the record saying the pass of ``key`` was compiled for ``types`` into
+    the disk cache (None: its rules cannot be cached on disk)."""
+    desc, one = key
+    loop = loops.loop_key([node[0] for node in desc], one)
+    return None if loop is None else _compile.digest("chain pass", loop, repr(_desc_names(desc)),
+                                                     repr(types))
+
+
+def _desc_names(desc):
+    """A chain structure with its ufuncs by name (the rules themselves are in the key)."""
+    return tuple((getattr(u, "__name__", None),) + tuple(rest) for u, *rest in desc)
 
 
 def _clear():

@@ -26,10 +26,11 @@ chain passes of ``chains.py`` use every calibrated rule either way.
 
 Kernels come from the one generator of chain-rule loops (``loops.generate``: a per-rule
 kernel is a chain of length one that computes the value too) and compile lazily on first
-use: generated source cannot be cached on disk by numba, so each (rule, layout) pays its
-compile once per process; ``benchmarks/kernels.py`` measures it. Only float64 data of at
-least ``config.FUSED_MIN_SIZE`` elements takes this route: numpy's float32 loops are SIMD
-code that numba's libm calls do not reproduce bit for bit.
+use, into numba's disk cache (``benchmarks/kernels.py`` measures a compile). What the
+calibration and the timings decide is kept on disk too, per rule and machine
+(``loops.decision``): a new process neither compiles nor times a rule again. Only float64
+data of at least ``config.FUSED_MIN_SIZE`` elements takes this route: numpy's float32 loops
+are SIMD code that numba's libm calls do not reproduce bit for bit.
 """
 import re
 import time
@@ -44,7 +45,7 @@ from ..core.partials import chain, chain_same, chain_sum, derivative
 from ..rules.table import RULES
 from . import loops
 from . import vmath as _vmath
-from .loops import ForkSafeLock, as_float, scalar_derivs, vector_derivs
+from .loops import ForkSafeLock, decision, vector_derivs
 
 # sizes: config.FUSED_MIN_SIZE, config.FUSED_PAY_SIZE
 
@@ -58,16 +59,6 @@ _KERNELS: dict[Any, Any] = {}  # (ufunc, fuse_value, wide, case) -> numba dispat
 _SHARES: dict[Any, Any] = {}
 _PAYS: dict[Any, bool] = {}  # ufunc -> whether its kernel beat the numpy path when timed (see pays)
 _LOCK = ForkSafeLock()
-
-
-def _value_derivative_kernel(ufunc, d):
-    @numba.njit(nogil=True, error_model="numpy")
-    def kernel(x, ans, der):
-        for i in range(x.shape[0]):
-            a = ufunc(x[i])
-            ans[i] = a
-            der[i] = as_float(d(x[i], a))
-    return kernel
 
 
 # the varying partials of a binary rule's kernel, by case: 0 both, 1 x only, 2 y only,
@@ -123,7 +114,7 @@ def value(ufunc, values):
         x = values[0]
         if type(x) is np.ndarray and x.dtype == np.float64 and x.size >= config.FUSED_MIN_SIZE:
             out = np.empty(x.shape)
-            if kernel(np.ascontiguousarray(x).reshape(-1), out.reshape(-1)):
+            if kernel(loops.readonly(np.ascontiguousarray(x).reshape(-1)), out.reshape(-1)):
                 beyond = ~(np.abs(x) <= _vmath.LIMIT)
                 out[beyond] = ufunc(x[beyond])
             return out
@@ -150,7 +141,7 @@ def numpy_path(ufunc, rule, values, partials, ans=None):
 
 
 def _calibrate(ufunc, rule):
-    name = ufunc.__name__
+    """``[mode, why it is "numpy" or None]`` for ``ufunc``'s rule."""
     rng = np.random.default_rng(20240521)
     if rule.kind == "unary":
         xs = [_sample(rule.domain[0], rng)]
@@ -180,22 +171,23 @@ def _calibrate(ufunc, rule):
         vals = (xs[0], xs[0]) if which == 3 else tuple(xs)
         cases.append((vals, parts))
     # the kernel computing everything first (one compile where it matches, as for most rules);
-    # else numpy computes the value and the kernel the rest; else the numpy path
+    # else numpy computes the value and the kernel the rest; else the numpy path. (sin's and
+    # cos's values are _vmath's, which libm's in a kernel cannot match: the second at once)
     reason = "numba's derivative differs from numpy's in the last bit"
-    for fuse_value in (True, False):
+    for fuse_value in ((False,) if ufunc in _vmath.ARRAY else (True, False)):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
+                loops.check_derivs(ufunc)
                 if all(_matches(ufunc, rule, vals, parts, fuse_value) for vals, parts in cases):
-                    return "fused" if fuse_value else "derivative"
+                    return ["fused" if fuse_value else "derivative", None]
         except numba.core.errors.NumbaError as err:
             reason = "numba cannot compile its derivative (" + _first_line(err) + ")"
         except ValueError as err:
             reason = str(err)
         except TypeError:  # ldexp: numpy takes no float64 exponent
             reason = "numpy refuses float64 for its integer argument"
-    FALLBACK[name] = reason
-    return "numpy"
+    return ["numpy", reason]
 
 
 def _first_line(err):
@@ -213,8 +205,20 @@ def _matches(ufunc, rule, vals, parts, fuse_value):
     return got is not None and _same(got[0], want_ans) and _same(got[1], want_p)
 
 
+def known_mode(ufunc):
+    """``mode(ufunc)`` where it is known without calibrating (in this process or on disk),
+    else None."""
+    m = _MODES.get(ufunc)
+    if m is None and ufunc in RULES:
+        found = decision("mode", ufunc)
+        if found is not None:
+            m = mode(ufunc)
+    return m
+
+
 def mode(ufunc):
-    """How ``ufunc`` runs on large float64 duals: 'fused', 'derivative' or 'numpy'."""
+    """How ``ufunc`` runs on large float64 duals: 'fused', 'derivative' or 'numpy' (decided
+    by calibration once per rule and machine, kept on disk)."""
     m = _MODES.get(ufunc)
     if m is None:
         rule = RULES.get(ufunc)
@@ -223,7 +227,9 @@ def mode(ufunc):
         with _LOCK:
             m = _MODES.get(ufunc)
             if m is None:
-                m = _calibrate(ufunc, rule)
+                m, reason = decision("mode", ufunc, lambda: _calibrate(ufunc, rule))
+                if m == "numpy":
+                    FALLBACK[ufunc.__name__] = reason
                 _MODES[ufunc] = m
     return m
 
@@ -234,8 +240,9 @@ def shared_pass(ufunc):
     ``sincos`` would be for sin); None otherwise, for rules whose value numpy must compute,
     and for rules whose derivative the chain pass computes vectorized (``vector_derivs``).
 
-    Decided once per rule, by timing the kernel against numpy's value and derivative passes
-    on the in-domain part of the calibration sample: the result is the same either way.
+    Decided once per rule and machine (kept on disk), by timing the kernel against numpy's
+    value and derivative passes on the in-domain part of the calibration sample: the result
+    is the same either way.
     """
     if ufunc in _SHARES:
         return _SHARES[ufunc]
@@ -247,18 +254,19 @@ def shared_pass(ufunc):
     with _LOCK:
         if ufunc in _SHARES:
             return _SHARES[ufunc]
-        kernel = _value_derivative_kernel(ufunc, scalar_derivs(ufunc)[0])
-        x = _sample(rule.domain[0], np.random.default_rng(1))[:2048]
-        ans, der = np.empty_like(x), np.empty_like(x)
-        with np.errstate(all="ignore"):
-            kernel(x, ans, der)  # compiles
-            one = _best(lambda: kernel(x, ans, der))
-            apart = (_best(lambda: ufunc(x, out=ans))
-                     + _best(lambda: rule.derivs[0](x, ans)))
-        # the shared pass also writes the derivative and the chain pass reads it back
-        if one > 0.8 * apart:
-            kernel = None
-        _SHARES[ufunc] = kernel
+        kernel = loops.value_derivative(ufunc)
+
+        def faster():
+            x = _sample(rule.domain[0], np.random.default_rng(1))[:2048]
+            ans, der = np.empty_like(x), np.empty_like(x)
+            with np.errstate(all="ignore"):
+                kernel(x, ans, der)  # compiles
+                one = _best(lambda: kernel(x, ans, der))
+                apart = (_best(lambda: ufunc(x, out=ans))
+                         + _best(lambda: rule.derivs[0](x, ans)))
+            # the shared pass also writes the derivative and the chain pass reads it back
+            return one <= 0.8 * apart
+        _SHARES[ufunc] = kernel = kernel if decision("shared_pass", ufunc, faster) else None
     return kernel
 
 
@@ -275,19 +283,23 @@ def pays(ufunc):
         return _PAYS[ufunc]
     rule = RULES[ufunc]
     m = mode(ufunc)
-    rng = np.random.default_rng(3)
-    values = tuple(rng.uniform(lo, hi, config.FUSED_PAY_SIZE) for lo, hi in rule.domain)
-    partials = tuple(None if d is None else rng.standard_normal((config.FUSED_PAY_SIZE, 1))
-                     for d in rule.derivs)
-    with np.errstate(all="ignore"):
-        _run(ufunc, rule, values, partials, m == "fused")  # compiles
-        # loops of calls, as a program makes them: single calls would also time the first
-        # touch of the numpy path's temporaries
-        fused = _best(lambda: _run(ufunc, rule, values, partials, m == "fused"), number=10)
-        plain = _best(lambda: numpy_path(ufunc, rule, values, partials), number=10)
-    with _LOCK:  # a clear win only: near a tie, noise would decide from run to run
-        _PAYS[ufunc] = fused < 0.9 * plain
-    return _PAYS[ufunc]
+
+    def faster():
+        rng = np.random.default_rng(3)
+        values = tuple(rng.uniform(lo, hi, config.FUSED_PAY_SIZE) for lo, hi in rule.domain)
+        partials = tuple(None if d is None else rng.standard_normal((config.FUSED_PAY_SIZE, 1))
+                         for d in rule.derivs)
+        with np.errstate(all="ignore"):
+            _run(ufunc, rule, values, partials, m == "fused")  # compiles
+            # loops of calls, as a program makes them: single calls would also time the first
+            # touch of the numpy path's temporaries
+            fused = _best(lambda: _run(ufunc, rule, values, partials, m == "fused"), number=10)
+            plain = _best(lambda: numpy_path(ufunc, rule, values, partials), number=10)
+        return fused < 0.9 * plain  # a clear win only: near a tie, noise would decide
+    pays = decision(f"pays {config.FUSED_PAY_SIZE}", ufunc, faster)
+    with _LOCK:
+        _PAYS[ufunc] = pays
+    return pays
 
 
 def _best(f, repeats=5, number=1):
@@ -385,8 +397,9 @@ def _run(ufunc, rule, values, partials, fuse_value):
             which = 1 if q is None else 2
         kernel = _kernel(ufunc, rule, fuse_value, wide, (which, ops[0][1], ops[1][1]))
         live = [p] if which in (1, 3) else [q] if which == 2 else [p, q]
-    args = [o[0] for o in ops] + ([] if fuse_value else [ans.reshape(m)])
-    args += [shaped(a) for a in live] + ([ans.reshape(m)] if fuse_value else [])
+    args = [loops.readonly(o[0]) for o in ops] + ([] if fuse_value else
+                                                  [loops.readonly(ans.reshape(m))])
+    args += [loops.readonly(shaped(a)) for a in live] + ([ans.reshape(m)] if fuse_value else [])
     kernel(*args, shaped(out))
     return ans, out
 

@@ -11,6 +11,7 @@ import numpy as np
 from .. import config
 from .._compile import cached
 from ..core.partials import times
+from .loops import readonly
 
 # THE guarded product of the chain rule, compiled (dualad.core.partials.times); below
 # config.CHAIN_KERNEL_MIN_SIZE partials entries numpy's per-call overhead is smaller than
@@ -64,9 +65,11 @@ def _chain_same_wide(p, dx, dy, guard, out):
             out[i, k] = guarded_times(p[i, k], d, guard)
 
 
-# one direction (every jvp) gets a flat loop that vectorizes; many get the nested loop
+# one direction (every jvp) gets a flat loop that vectorizes; many get the nested loop. The
+# inputs go in read-only (loops.readonly): one compiled version per kernel
 def chain1(p, d, guard, out):
     """out = p * d (guarded); p, out of shape (m, n), d of shape (m,)."""
+    p, d = readonly(p), readonly(d)
     if p.shape[1] == 1:
         _chain1_flat(p[:, 0], d, guard, out[:, 0])
     else:
@@ -75,6 +78,7 @@ def chain1(p, d, guard, out):
 
 def chain2(p, dx, q, dy, guard, out):
     """out = p * dx + q * dy (guarded)."""
+    p, dx, q, dy = readonly(p), readonly(dx), readonly(q), readonly(dy)
     if p.shape[1] == 1:
         _chain2_flat(p[:, 0], dx, q[:, 0], dy, guard, out[:, 0])
     else:
@@ -83,6 +87,7 @@ def chain2(p, dx, q, dy, guard, out):
 
 def chain_same(p, dx, dy, guard, out):
     """out = p * (dx + dy): f(x, x) with one partials array (x * x)."""
+    p, dx, dy = readonly(p), readonly(dx), readonly(dy)
     if p.shape[1] == 1:
         _chain_same_flat(p[:, 0], dx, dy, guard, out[:, 0])
     else:
@@ -109,9 +114,18 @@ def fusable(partials, derivs):
 
 
 # --- HyperDual: gradient and packed-Hessian updates in one pass ---------------------------
-@cached(numba.njit, nogil=True)
 def hyper_chain1(g, h, d1, d2, guard, out_g, out_h):
     """f(u): g' = f' g, h' = f' h + f'' (g g^T) on the upper triangle (h may have 0 columns)."""
+    _hyper_chain1(*map(readonly, (g, h, d1, d2)), guard, out_g, out_h)
+
+
+def hyper_chain2(gx, hx, gy, hy, fx, fy, fxx, fxy, fyy, guard, out_g, out_h):
+    """f(u, w): both arguments varying; the mixed term f_uw (g_u g_w^T + g_w g_u^T)."""
+    _hyper_chain2(*map(readonly, (gx, hx, gy, hy, fx, fy, fxx, fxy, fyy)), guard, out_g, out_h)
+
+
+@cached(numba.njit, nogil=True)
+def _hyper_chain1(g, h, d1, d2, guard, out_g, out_h):
     m, n = g.shape
     has_h = h.shape[1] > 0
     for s in range(m):
@@ -131,8 +145,7 @@ def hyper_chain1(g, h, d1, d2, guard, out_g, out_h):
 
 
 @cached(numba.njit, nogil=True)
-def hyper_chain2(gx, hx, gy, hy, fx, fy, fxx, fxy, fyy, guard, out_g, out_h):
-    """f(u, w): both arguments varying; the mixed term f_uw (g_u g_w^T + g_w g_u^T)."""
+def _hyper_chain2(gx, hx, gy, hy, fx, fy, fxx, fxy, fyy, guard, out_g, out_h):
     m, n = gx.shape
     has_hx = hx.shape[1] > 0
     has_hy = hy.shape[1] > 0

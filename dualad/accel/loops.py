@@ -8,24 +8,44 @@ and the passes over chains of deferred rules of ``chains.py``. Their pieces:
 - ``vector_derivs``: sin's and cos's derivatives with ``vmath``'s vectorizable sin and cos;
 - ``guarded_times``: THE guarded product of the chain rule (``core.partials.times``),
   compiled; ``as_float`` and ``add`` turn derivative results into floats.
+
+Every loop is generated as source and compiled from a file in the cache directory
+(``_compile.njit_source``), named by a hash of the source and of ``rule_key`` of each rule it
+calls, so numba's disk cache keeps it for the next process. ``decision`` keeps what was
+decided about a rule by compiling or timing it (``fused``'s calibration) on disk the same way,
+per machine.
 """
+import functools
+import glob
+import marshal
 import os
+import platform
+import sys
 import threading
 import types as _pytypes
-from typing import Any
+from typing import Any, Callable, Optional
 
+import llvmlite
+import llvmlite.binding as llvm
 import numba
 import numpy as np
 from numba import types
 from numba.extending import overload
 
+from .. import _compile
 from ..core.partials import times
+from ..errors import ufunc_name
 from ..rules.table import RULES
 from . import vmath as _vmath
 
-_DERIVS: dict[Any, Any] = {}  # ufunc -> its derivatives compiled for scalars
+_compile.numba_module()  # numba's typing learns dualad's stand-ins (rules call special functions)
+
+_DERIVS: dict[Any, Any] = {}  # ufunc -> its derivatives for numba to compile for scalars
 # ufunc -> its derivative with vmath's sin and cos: (fast, any, array), or None
 _VDERIVS: dict[Any, Any] = {}
+_KEYS: dict[Any, Optional[str]] = {}  # ufunc -> rule_key(ufunc)
+
+
 class ForkSafeLock:
     """A lock for accel's caches, renewed in a forked child: there, a lock that another
     thread of the parent held at the fork would stay held forever."""
@@ -86,33 +106,146 @@ def _never(x, y, a):
 
 
 def scalar_derivs(ufunc):
-    """``ufunc``'s derivative functions compiled by numba for float64 scalars (cached)."""
+    """``ufunc``'s derivative functions as numba functions of float64 scalars (made once;
+    compiled with the loop that calls them, which the disk cache may hold already)."""
     derivs = _DERIVS.get(ufunc)
     if derivs is None:
-        derivs = _DERIVS[ufunc] = _compile_derivs(RULES[ufunc])
+        derivs = _DERIVS[ufunc] = [_never if d is None else
+                                   numba.njit(nogil=True, error_model="numpy")(d)
+                                   for d in RULES[ufunc].derivs]
     return derivs
 
 
-def _compile_derivs(rule):
-    """The rule's derivative functions compiled by numba for float64 scalars.
+def check_derivs(ufunc):
+    """Compile ``ufunc``'s derivative functions for float64 scalars, as a loop will.
 
     Raises NumbaError when numba cannot compile one, ValueError when one returns an array
     (``np.where`` on scalars allocates a 0-d array per element inside numba).
     """
-    out = []
-    nargs = 2 if rule.kind == "unary" else 3
-    for d in rule.derivs:
-        if d is None:
-            out.append(_never)
+    nargs = 2 if RULES[ufunc].kind == "unary" else 3
+    args = (types.float64,) * nargs
+    for disp in scalar_derivs(ufunc):
+        if disp is _never:
             continue
-        disp = numba.njit(nogil=True, error_model="numpy")(d)
-        args = (types.float64,) * nargs
         disp.compile(args)
         if isinstance(disp.overloads[args].signature.return_type, types.Array):
             raise ValueError("its derivative returns an array (np.where on scalars), "
                              "which allocates per element in numba")
-        out.append(disp)
-    return out
+
+
+# --- what compiled code depends on: keys of the disk caches --------------------------------
+@functools.lru_cache(maxsize=None)
+def env_key():
+    """A digest of the versions and of dualad's source files that every generated loop and
+    calibration depends on (the rule table, these kernels, the chain rule)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    files = sorted(glob.glob(os.path.join(root, "accel", "*.py"))
+                   + glob.glob(os.path.join(root, "rules", "*.py"))
+                   + [os.path.join(root, "core", "partials.py"),
+                      os.path.join(root, "_compile.py")])
+    return _compile.digest(sys.version, np.__version__, numba.__version__,
+                           llvmlite.__version__,
+                           *(f"{os.path.basename(f)}:{_compile.file_digest(f)}" for f in files))
+
+
+@functools.lru_cache(maxsize=None)
+def machine_key():
+    """A digest of the machine: the CPU numba compiles for and the SIMD paths numpy takes
+    (calibration compares bits with numpy's, and times kernels, on this machine)."""
+    umath = sys.modules.get("numpy._core._multiarray_umath")
+    features = getattr(umath, "__cpu_features__", {})
+    return _compile.digest(platform.machine(), llvm.get_host_cpu_name(),
+                           llvm.get_host_cpu_features().flatten(),
+                           sorted(k for k, on in features.items() if on))
+
+
+def _code_key(fn):
+    """A digest of a function's code and of its source file's bytes (not of where it sits: a
+    checkout elsewhere shares the cache); None where it has no source file or closes over
+    values (what it computes could change unseen)."""
+    code = getattr(fn, "__code__", None)
+    if code is None or getattr(fn, "__closure__", None):
+        return None
+    source = _compile.file_digest(code.co_filename)
+    if source is None:
+        return None
+    return _compile.digest(marshal.dumps(code.replace(co_filename="")), source,
+                           repr(fn.__defaults__))
+
+
+def _implementation_key(ufunc):
+    """A digest of what computes ``ufunc``'s values: numpy's or scipy's version for theirs,
+    the code of a numba-vectorized function; None when unknown."""
+    name = ufunc_name(ufunc)
+    home = name.rsplit(".", 1)[0]
+    if home in ("numpy", "scipy.special", "scipy.special._ufuncs"):
+        package = sys.modules.get(home.split(".")[0])
+        return _compile.digest(name, getattr(package, "__version__", None))
+    py_func = getattr(ufunc, "py_func", None) or getattr(
+        getattr(ufunc, "_dispatcher", None), "py_func", None)
+    code = _code_key(py_func)
+    return None if code is None else _compile.digest(name, code)
+
+
+def rule_key(ufunc):
+    """A digest of everything compiled code derived from ``ufunc``'s rule depends on: the
+    ufunc, the rule's kind, domain and derivative functions (their code and source files),
+    and ``env_key()``; None where that cannot be told (a derivative without a source file, a
+    closure): code derived from such a rule is compiled in memory and decided again in each
+    process. (As numba's own cache, it does not see a helper in another file change.)"""
+    if ufunc in _KEYS:
+        return _KEYS[ufunc]
+    rule = RULES.get(ufunc)
+    key = None
+    if rule is not None:
+        parts = [_implementation_key(ufunc), rule.kind, repr(rule.domain), rule.bounded]
+        for d in rule.derivs:
+            parts.append(repr(d) if d is None or isinstance(d, (int, float)) else _code_key(d))
+        if None not in parts:
+            key = _compile.digest(env_key(), *parts)
+    with _LOCK:
+        _KEYS[ufunc] = key
+    return key
+
+
+def loop_key(ufuncs, *flags):
+    """The key of a generated loop calling the rules of ``ufuncs`` (None: not on disk)."""
+    keys = [rule_key(u) for u in ufuncs]
+    return None if None in keys else _compile.digest(*keys, *flags)
+
+
+def decision(what: str, ufunc: Any, compute: Optional[Callable[[], Any]] = None) -> Any:
+    """``compute()`` (a JSON value: what compiling or timing the rule of ``ufunc`` decided),
+    kept on disk per rule and machine, so that a new process reads it instead. Without
+    ``compute``: what the disk holds, or None."""
+    key = rule_key(ufunc)
+    if key is None:
+        return None if compute is None else compute()
+    key = _compile.digest(what, key, machine_key())
+    found = _compile.read_record(key)
+    if isinstance(found, dict) and "value" in found:
+        return found["value"]
+    if compute is None:
+        return None
+    value = compute()
+    _compile.write_record(key, {"value": value})
+    return value
+
+
+def readonly(a):
+    """A read-only view of a kernel's input array. numba compiles a function once per
+    argument type, and a read-only array is a type of its own: passing every input read-only
+    compiles each kernel once, not once per mix of flags."""
+    if a.flags.writeable:
+        a = a.view()
+        a.flags.writeable = False
+    return a
+
+
+def njit_loop(source, env, key):
+    """The function ``kernel`` that ``source`` defines, compiled by numba (the disk cache
+    holds it under ``key``; in memory when ``key`` is None)."""
+    return _compile.njit_source(source, "kernel", env, key, nogil=True, error_model="numpy")
 
 
 def vector_derivs(ufunc):
@@ -126,35 +259,68 @@ def vector_derivs(ufunc):
     """
     if ufunc in _VDERIVS:
         return _VDERIVS[ufunc]
-    rule = RULES.get(ufunc)
-    d = rule.derivs[0] if rule is not None and rule.kind == "unary" else None
-    code = getattr(d, "__code__", None)
     found = None
-    if (code is not None and d.__globals__.get("np") is np and not code.co_freevars
-            and _vmath.REPLACED & set(code.co_names)):
+    if may_vectorize(ufunc):
+        d = RULES[ufunc].derivs[0]
+        code = d.__code__
         fast, any_ = (numba.njit(inline="always", error_model="numpy")(
             _pytypes.FunctionType(code, dict(d.__globals__, np=mod), d.__name__, d.__defaults__))
             for mod in (_vmath.NP_FAST, _vmath.NP_ANY))
+        env = {"FAST": fast, "ANY": any_, "_as_float": as_float, "LIMIT": _vmath.LIMIT}
+        array = njit_loop(_VECTOR_DERIVATIVE, env, loop_key([ufunc], "vector"))
 
-        @numba.njit(nogil=True, error_model="numpy")
-        def array(x, ans, der):
-            big = 0
-            for i in range(x.shape[0]):  # vectorized
-                der[i] = as_float(fast(x[i], ans[i]))
-                big += abs(x[i]) > _vmath.LIMIT
-            if big:  # then the arguments beyond LIMIT (or inf) again, with libm
-                for i in range(x.shape[0]):
-                    if abs(x[i]) > _vmath.LIMIT:
-                        der[i] = as_float(any_(x[i], ans[i]))
-        try:  # compiled now: a rule numba cannot compile this way keeps libm's derivative
-            flat = types.float64[::1]
-            array.compile((flat, flat, flat))
+        def compiles():  # a rule numba cannot compile this way keeps libm's derivative
+            try:
+                flat = types.float64[::1]  # the inputs read-only, as they are passed
+                array.compile((flat.copy(readonly=True), flat.copy(readonly=True), flat))
+                return True
+            except (numba.core.errors.NumbaError, ValueError, TypeError):
+                return False
+        if decision("vector_derivs", ufunc, compiles):
             found = (fast, any_, array)
-        except (numba.core.errors.NumbaError, ValueError, TypeError):
-            found = None
     with _LOCK:
         _VDERIVS[ufunc] = found
     return found
+
+
+def may_vectorize(ufunc):
+    """Whether ``ufunc``'s rule is unary with a derivative of plain numpy code calling sin or
+    cos, which ``vector_derivs`` then takes from ``_vmath`` (read from the code: nothing is
+    compiled)."""
+    rule = RULES.get(ufunc)
+    d = rule.derivs[0] if rule is not None and rule.kind == "unary" else None
+    code = getattr(d, "__code__", None)
+    return bool(code is not None and d.__globals__.get("np") is np and not code.co_freevars
+                and _vmath.REPLACED & set(code.co_names))
+
+
+# the derivative of flat arrays, vectorized: _vmath's sin and cos within LIMIT, then the
+# arguments beyond LIMIT (or inf) again with libm's
+_VECTOR_DERIVATIVE = """\
+def kernel(x, ans, der):
+    big = 0
+    for i in range(x.shape[0]):
+        der[i] = _as_float(FAST(x[i], ans[i]))
+        big += abs(x[i]) > LIMIT
+    if big:
+        for i in range(x.shape[0]):
+            if abs(x[i]) > LIMIT:
+                der[i] = _as_float(ANY(x[i], ans[i]))
+"""
+
+_VALUE_DERIVATIVE = """\
+def kernel(x, ans, der):
+    for i in range(x.shape[0]):
+        a = U(x[i])
+        ans[i] = a
+        der[i] = _as_float(D(x[i], a))
+"""
+
+
+def value_derivative(ufunc):
+    """A kernel ``(x, ans, der)`` writing a unary rule's value and derivative in one loop."""
+    env = {"U": _compile.compiled(ufunc), "D": scalar_derivs(ufunc)[0], "_as_float": as_float}
+    return njit_loop(_VALUE_DERIVATIVE, env, loop_key([ufunc], "value_derivative"))
 
 
 def generate(desc, one, fuse_value=False, vector=True):
@@ -204,7 +370,7 @@ def generate(desc, one, fuse_value=False, vector=True):
         if kind != "d":  # the derivative functions, which read the value
             derivs = scalar_derivs(ufunc)
             if ans is None:  # the value computed here too (a per-rule kernel)
-                env[f"U{j}"] = ufunc
+                env[f"U{j}"] = _compile.compiled(ufunc)
                 lines += [f"a{j} = U{j}({args})", f"ans_out[i] = a{j}"]
             else:
                 lines.append(f"a{j} = v{ans[0]}[i]" if ans[1] else f"a{j} = v{ans[0]}[0]")
@@ -260,8 +426,8 @@ def generate(desc, one, fuse_value=False, vector=True):
                  "        for i in range(out.shape[0]):",
                  "            if " + " or ".join(checked) + ":"]
         body += ["                " + line for line in factors["any"] + update]
-    exec(compile("\n".join(body), "<dualad chain-rule loop>", "exec"), env)
-    return numba.njit(nogil=True, error_model="numpy")(env["kernel"])
+    key = loop_key([node[0] for node in desc], one, fuse_value, vector)
+    return njit_loop("\n".join(body) + "\n", env, key)
 
 
 def forget(ufunc: Any) -> None:
@@ -269,9 +435,11 @@ def forget(ufunc: Any) -> None:
     with _LOCK:
         _DERIVS.pop(ufunc, None)
         _VDERIVS.pop(ufunc, None)
+        _KEYS.pop(ufunc, None)
 
 
 def _clear() -> None:
     with _LOCK:
         _DERIVS.clear()
         _VDERIVS.clear()
+        _KEYS.clear()

@@ -46,5 +46,8 @@ chain_kernels: Any = None
 #: HyperDual's gradient-and-Hessian updates: an object with ``hyper_chain1`` and
 #: ``hyper_chain2``, or None for the numpy versions
 hyper_kernels: Any = None
+#: ``compile_program(program)``: a recorded ``ad.jit`` program (dualad.jit.program) as one
+#: compiled function of its inputs (returning None where it does not apply), or False
+compile_program: Optional[Callable[..., Any]] = None
 #: ``before_write(array)``: compute pending partials that read ``array`` before it changes
 before_write: Optional[Callable[[Any], None]] = None

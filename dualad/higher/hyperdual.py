@@ -638,7 +638,9 @@ def apply_rule(ufunc, rule, inputs):
     flat = buf.reshape(-1, n + m)
     og, oh = flat[:, :n], flat[:, n:]
     guard = not rule.bounded
-    kernels = hooks.hyper_kernels or _NumpyKernels
+    # accel's numba kernels pay on large data only (small data never loads numba): the same bits
+    kernels = hooks.hyper_kernels if (hooks.hyper_kernels is not None and buf.size
+                                      >= config.CHAIN_KERNEL_MIN_SIZE) else _NumpyKernels
     if len(live) == 1:
         a = live[0]
         kernels.hyper_chain1(_flat(grads[a], shape, dtype, n), _flat(hesses[a], shape, dtype, m),

@@ -281,6 +281,27 @@ def forget():
     _BY_CONSTANTS.clear()
 
 
+def recorded(ufunc, rule, live, n_values):
+    """The traced program of (ufunc, live arguments) as plain data, for a compiler:
+    ``(steps, constants, firsts, seconds)`` with steps ``(func, input slots, output slot)``
+    over slots 0.. (the arguments, then the answer, then the tape's), ``constants`` the
+    constant slots' values (None elsewhere), ``firsts[a]`` and ``seconds[a][b]`` the slots
+    of f' and f''. None where there is none yet, it failed, or it has guards.
+
+    >>> x = np.array([0.5])
+    >>> _ = second_derivatives(np.sin, RULES[np.sin], [x], (0,), np.sin(x))
+    >>> steps, constants, firsts, seconds = recorded(np.sin, RULES[np.sin], (0,), 1)
+    >>> [f.__name__ for f, _, _ in steps]
+    ['cos', 'negative']
+    """
+    traced, program = _PROGRAMS.get((ufunc, live, n_values), _NONE)
+    if traced is not rule or type(program) is not _Program or any(
+            answer is not None for _, _, _, answer in program.steps):
+        return None
+    return ([(func, ins, out) for func, ins, out, _ in program.steps], list(program.template),
+            list(program.firsts), [list(row) for row in program.seconds])
+
+
 def second_derivatives(ufunc, rule, values, live, ans):
     """``(firsts, seconds)``: f' in each live argument, and the Hessian in them (0.0 where
     zero), as values broadcastable to the output. Raises ``Untraceable`` (see above)."""

@@ -1,15 +1,17 @@
 """Special functions that numpy lacks (erf, erfc, gamma, lgamma, digamma, polygamma).
 
-They are numba-vectorized ufuncs: plain arrays run compiled code, and a DualNumber argument
-reaches ``DualNumber.__array_ufunc__`` like any numpy ufunc, so their derivative rules live in
-the one rule table. Compiled on first use and cached on disk.
+They are numba-vectorized ufuncs (``_compile.LazyUfunc``): plain arrays run compiled code,
+and a DualNumber argument reaches ``DualNumber.__array_ufunc__`` with the function as its
+ufunc, so their derivative rules live in the one rule table. numba is imported, and each one
+compiled (or loaded from the disk cache), the first time one runs on plain data: importing
+them costs nothing, and a rule applied to a dual computes its value on plain data.
+
+>>> float(erf(0.5)) == __import__("math").erf(0.5)
+True
 """
 import math
 
-import numba
-import numpy as np
-
-from .._compile import cached
+from .._compile import jit, vectorize
 
 # float32 first: a DUFunc takes the first signature its inputs cast to safely, and float32
 # casts safely to float64 (float32 in must stay float32 out)
@@ -21,7 +23,7 @@ _B2K = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510
 _SHIFT = 15.0  # recurrence moves x above this before the series is used
 
 
-@cached(numba.njit)
+@jit()
 def _digamma_scalar(x):
     if x <= 0.0 and x == math.floor(x):
         return math.nan
@@ -38,7 +40,7 @@ def _digamma_scalar(x):
     return acc + math.log(x) - 0.5 / x - series
 
 
-@cached(numba.njit)
+@jit()
 def _polygamma_scalar(n, x):
     # psi^(n) for n >= 1 via psi^(n)(x+1) = psi^(n)(x) + (-1)^n n! / x^(n+1)
     if n < 1.0 or n != math.floor(n):
@@ -61,44 +63,42 @@ def _polygamma_scalar(n, x):
 
 # One named def each, not a loop over lambdas: numba keys its disk cache by function name and
 # line, so generated lambdas would share (and overwrite) one cache entry.
-@cached(numba.vectorize, _SIGS)
+@vectorize(_SIGS)
 def erf(x):
     """Error function, elementwise."""
     return math.erf(x)
 
 
-@cached(numba.vectorize, _SIGS)
+@vectorize(_SIGS)
 def erfc(x):
     """Complementary error function, elementwise."""
     return math.erfc(x)
 
 
-@cached(numba.vectorize, _SIGS)
+@vectorize(_SIGS)
 def gamma(x):
     """Gamma function, elementwise."""
     return math.gamma(x)
 
 
-@cached(numba.vectorize, _SIGS)
+@vectorize(_SIGS)
 def lgamma(x):
     """Log of the absolute value of the gamma function, elementwise."""
     return math.lgamma(x)
 
 
-@cached(numba.vectorize, _SIGS)
+@vectorize(_SIGS)
 def digamma(x):
     """Digamma function psi = d/dx lgamma, elementwise."""
     return _digamma_scalar(x)
 
 
-@cached(numba.vectorize, _SIGS2)
+@vectorize(_SIGS2)
 def polygamma(n, x):
     """Polygamma function psi^(n)(x) for integer n >= 1, elementwise."""
     return _polygamma_scalar(n, x)
 
 
-# numba's vectorize with signatures returns a DUFunc-like object; numpy dispatch treats it as
-# a ufunc, so a DualNumber argument is routed to DualNumber.__array_ufunc__.
+# stand-ins of numba DUFuncs: a DualNumber argument is routed to DualNumber.__array_ufunc__
 SPECIAL = {"erf": erf, "erfc": erfc, "gamma": gamma, "lgamma": lgamma,
            "digamma": digamma, "polygamma": polygamma}
-del np

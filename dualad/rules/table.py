@@ -210,4 +210,8 @@ _zero(np.floor_divide, 2, domain=(_POS, (4.5, 5.5)))
 # heaviside(x, h0) is h0 exactly where x == 0
 _binary(np.heaviside, lambda x, h, a: 0.0, lambda x, h, a: np.where(x == 0, 1.0, 0.0))
 
+#: the table's own rules (what ``install`` adds later, ``register_ufunc``'s and scipy.special's,
+#: is not among them)
+OWN: dict[Any, Rule] = dict(RULES)
+
 config.register_cache("rules.arguments_read", arguments_read.cache_clear)

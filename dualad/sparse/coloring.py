@@ -38,10 +38,9 @@ True
 import operator
 from typing import Any, NamedTuple, Optional, Sequence, Tuple, Union
 
-import numba
 import numpy as np
 
-from .._compile import cached
+from .._compile import jit
 
 ORDERS = ("natural", "largest_first", "smallest_last", "incidence_degree")
 KINDS = ("column", "row", "star")
@@ -450,7 +449,7 @@ def _greedy(n: int, ptr1: np.ndarray, idx1: np.ndarray, ptr2: np.ndarray, idx2: 
 # with column v: the column intersection graph, never built).
 
 
-@cached(numba.njit, nogil=True)
+@jit(nogil=True)
 def _neighbours(v, ptr1, idx1, ptr2, idx2, twohop, mark, out):
     """The distinct neighbours of v (v excluded) into out; returns their number. ``mark``
     holds, per vertex, the last v that listed it."""
@@ -472,7 +471,7 @@ def _neighbours(v, ptr1, idx1, ptr2, idx2, twohop, mark, out):
     return k
 
 
-@cached(numba.njit, nogil=True)
+@jit(nogil=True)
 def _degrees(n, ptr1, idx1, ptr2, idx2, twohop):
     mark = np.full(n, -1, dtype=np.int64)
     buf = np.empty(n, dtype=np.int64)
@@ -482,7 +481,7 @@ def _degrees(n, ptr1, idx1, ptr2, idx2, twohop):
     return deg
 
 
-@cached(numba.njit, nogil=True)
+@jit(nogil=True)
 def _unlink(head, nxt, prv, key, v):
     if prv[v] != -1:
         nxt[prv[v]] = nxt[v]
@@ -492,7 +491,7 @@ def _unlink(head, nxt, prv, key, v):
         prv[nxt[v]] = prv[v]
 
 
-@cached(numba.njit, nogil=True)
+@jit(nogil=True)
 def _push(head, nxt, prv, key, v):
     b = key[v]
     nxt[v] = head[b]
@@ -502,7 +501,7 @@ def _push(head, nxt, prv, key, v):
     head[b] = v
 
 
-@cached(numba.njit, nogil=True)
+@jit(nogil=True)
 def _dynamic_order(n, ptr1, idx1, ptr2, idx2, twohop, smallest_last):
     """smallest_last: repeatedly take a vertex of least degree among those left and put it
     last; incidence_degree: repeatedly take the vertex with most neighbours already taken and
@@ -540,7 +539,7 @@ def _dynamic_order(n, ptr1, idx1, ptr2, idx2, twohop, smallest_last):
     return order
 
 
-@cached(numba.njit, nogil=True)
+@jit(nogil=True)
 def _greedy_kernel(vertices, n, ptr1, idx1, ptr2, idx2, twohop):
     """Each vertex in turn takes the least colour none of its neighbours has."""
     colors = np.full(n, -1, dtype=np.int64)
@@ -560,7 +559,7 @@ def _greedy_kernel(vertices, n, ptr1, idx1, ptr2, idx2, twohop):
     return colors
 
 
-@cached(numba.njit, nogil=True)
+@jit(nogil=True)
 def _forbid_around(w, v, ptr, idx, colors, forbidden, treated):
     for b in range(ptr[w], ptr[w + 1]):
         cx = colors[idx[b]]
@@ -569,7 +568,7 @@ def _forbid_around(w, v, ptr, idx, colors, forbidden, treated):
     treated[w] = v
 
 
-@cached(numba.njit, nogil=True)
+@jit(nogil=True)
 def _star_kernel(vertices, ptr, idx, edge):
     """Greedy star colouring keeping the 2-coloured stars (GMP 2007, Algorithm 4.1).
 
@@ -640,7 +639,7 @@ def _star_kernel(vertices, ptr, idx, edge):
     return colors
 
 
-@cached(numba.njit, nogil=True)
+@jit(nogil=True)
 def _unique_in_rows(indptr, indices, colors, ncolors):
     """Per entry (i, j): whether j is the only column of its colour in row i."""
     count = np.zeros(ncolors, dtype=np.int64)

@@ -48,9 +48,11 @@ from .. import config
 from ..core.dual import DualNumber, make, primal
 from ..core.functions import CATEGORY
 from ..core.tags import fresh
+from ..distributed import tasks
 from ..errors import foreign
 from ..higher.hyperdual import HyperDual
 from ..higher.kinds import FallbackWatch, PerturbationMix
+from ..jit import Jitted
 from ..rules.ufuncs import PRIMAL
 from . import coloring, sets
 from .coloring import Pattern
@@ -670,8 +672,10 @@ class HessianPlan:
         found[found] = self._keys[pos[found]] == keys[found]
         return g_src, g_dst, src[found], pos[found], np.unique(src[~found])
 
-    def __call__(self, x: Any) -> Tuple[Any, np.ndarray, np.ndarray]:
-        """``(f(x), gradient, data)``: the Hessian's CSR data on ``pattern``."""
+    def __call__(self, x: Any, executor: Any = None,
+                 progress: bool = False) -> Tuple[Any, np.ndarray, np.ndarray]:
+        """``(f(x), gradient, data)``: the Hessian's CSR data on ``pattern``; the dense
+        route's passes on ``executor`` (as ``dualad.hessian``), when it is taken."""
         if type(x) is not np.ndarray or x.dtype.kind != "f" or x.dtype.itemsize < 4:
             x = plain_point(x)
         if x.shape != self.shape:
@@ -684,17 +688,21 @@ class HessianPlan:
             try:
                 return self._colored(x, self._engine)
             except _Refused as why:
-                return self._dense(x, str(why))
+                return self._dense(x, str(why), executor, progress)
             except PerturbationMix as why:  # (HyperDual refuses writes in place, ...)
                 if type(self._engine) is _Nested:
                     self.fallback = f"duals of duals do not take f ({why})"
                 else:
                     self._engine = _Nested(self._engine.c)
-        return self._dense(x, self.fallback)
+        return self._dense(x, self.fallback, executor, progress)
 
     def _colored(self, x: np.ndarray, engine: Any) -> Tuple[Any, np.ndarray, np.ndarray]:
-        run = _Run(self, engine)
         seed = self._seed if self._seed.dtype == x.dtype else self._seed.astype(x.dtype)
+        if type(self.f) is Jitted and type(engine) is _Hyper:
+            replayed = self._jitted(x, seed)
+            if replayed is not None:
+                return replayed
+        run = _Run(self, engine)
         with FallbackWatch() as watch:
             y = engine.run(self.f, x, seed, lambda a: _Node(a, run))
         if watch.signalled:
@@ -740,6 +748,25 @@ class HessianPlan:
         return value.item(), grad.reshape(self.shape).astype(dtype, copy=False), \
             data.astype(dtype, copy=False)
 
+    def _jitted(self, x: np.ndarray, seed: np.ndarray) -> Optional[Tuple[Any, np.ndarray,
+                                                                          np.ndarray]]:
+        """An ``ad.jit`` function that is one sum (or mean) of elements, as the detection
+        saw it: the elements' compressed parts from its compiled record, without the
+        interception (None: the wrapped run)."""
+        if self.output != "latent" or len(self.keys) != 1 or self.keys[0][0] not in (
+                "sum", "mean") or self.fallback is not None:
+            return None
+        jitted: Any = self.f
+        got = jitted.sum_elements(x, seed)
+        if got is None or got[3] != self.keys[0][0] or got[0].shape != self.keys[0][1]:
+            return None
+        values, g, h, kind = got
+        grad, data = self._assemble(0, g.reshape(-1), h.reshape(-1))
+        value = np.sum(values) if kind == "sum" else np.mean(values)
+        dtype = value.dtype
+        return value.item(), grad.reshape(self.shape).astype(dtype, copy=False), \
+            data.astype(dtype, copy=False)
+
     def _assemble(self, r: int, g: np.ndarray, h: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """The gradient and Hessian data of reduction ``r`` from its elements' compressed
         parts: each entry read back by its colors, then the elements' entries summed."""
@@ -768,11 +795,12 @@ class HessianPlan:
                              "of two sums); the pattern must contain every nonzero: detect it "
                              "with hessian_sparsity(f, x)")
 
-    def _dense(self, x: np.ndarray, why: Any) -> Tuple[Any, np.ndarray, np.ndarray]:
+    def _dense(self, x: np.ndarray, why: Any, executor: Any = None,
+               progress: bool = False) -> Tuple[Any, np.ndarray, np.ndarray]:
         """The dense route: the Hessian in blocks of directions, one pass per pair of blocks
         (``c`` directions each, as ``dualad.hessian`` chunks them; only pairs that hold
         pattern entries where the pattern was detected), read on the pattern; every other
-        entry computed must be zero."""
+        entry computed must be zero. On ``executor``, each pass is a task."""
         n = self.n
         if n > DENSE_MAX_N:
             raise ValueError(f"dualad: the sparse Hessian cannot use colored directions here "
@@ -792,38 +820,26 @@ class HessianPlan:
         else:
             a, b = np.triu_indices(nblocks)
             pairs = a * nblocks + b
+        spans = [(int(a) * chunk, min(n, (int(a) + 1) * chunk), int(b) * chunk,
+                  min(n, (int(b) + 1) * chunk)) for a, b in zip(*np.divmod(pairs, nblocks))]
+        if executor is None and not progress:
+            results: Any = _dense_passes(self.f, x, spans)
+        else:  # (in the order of the pairs, as here: a later pass overwrites entries)
+            results = tasks.in_order(tasks.run(
+                executor, _dense_task, {"f": self.f, "x": x}, spans,
+                lambda p: f"directions {p[0]} to {p[1] - 1} with {p[2]} to {p[3] - 1} of {n}",
+                progress, "sparse hessian"))
         value: Any = None
         grad = np.zeros(n, dtype=x.dtype)
         data = np.zeros(self.pattern.nnz, dtype=x.dtype)
-        nested = False  # (duals of duals once HyperDual refuses f)
-        for a, b in zip(*np.divmod(pairs, nblocks)):
-            dirs = np.flatnonzero((block == a) | (block == b))
+        for i, (value, g, h, _) in results:
+            a0, a1, b0, b1 = spans[i]
+            dirs = np.arange(a0, a1) if a0 == b0 else np.r_[a0:a1, b0:b1]
             k = len(dirs)
-            seed = np.zeros((n, k), dtype=x.dtype)
-            seed[dirs, np.arange(k)] = 1.0
-            seed = seed.reshape(self.shape + (k,))
-            engine: Any = _Nested(k) if nested else _Hyper(k)
-            if not nested:
-                try:
-                    with FallbackWatch() as watch:
-                        y = engine.run(self.f, x, seed, lambda t: t)
-                    nested = watch.signalled
-                except PerturbationMix:
-                    nested = True
-                if nested:
-                    engine = _Nested(k)
-            if nested:
-                y = engine.run(self.f, x, seed, lambda t: t)
-            value = engine.value(y)
-            if np.ndim(value) != 0:
-                raise ValueError(f"dualad: a Hessian needs a scalar-valued function; f "
-                                 f"returned shape {np.shape(value)}")
-            g, h = engine.parts(y) if isinstance(y, engine.inner) else \
-                (np.zeros(k), np.zeros(k * (k + 1) // 2))
             grad[dirs] = g
             full = np.zeros((k, k), dtype=x.dtype)
-            i, j = np.triu_indices(k)
-            full[i, j] = full[j, i] = h
+            iu, ju = np.triu_indices(k)
+            full[iu, ju] = full[ju, iu] = h
             where = np.full(n, -1)
             where[dirs] = np.arange(k)
             inside = (where[rows] >= 0) & (where[cols] >= 0)
@@ -835,6 +851,54 @@ class HessianPlan:
                                  "pattern; the pattern must contain every nonzero: detect it "
                                  "with hessian_sparsity(f, x)")
         return np.asarray(value).item(), grad.reshape(self.shape), data
+
+
+def _dense_passes(f: Callable[[Any], Any], x: np.ndarray,
+                  spans: List[Tuple[int, int, int, int]]) -> Any:
+    """The dense route's passes here, in order: once HyperDual refuses ``f``, the later
+    passes go straight to duals of duals."""
+    nested = False
+    for i, span in enumerate(spans):
+        out = _dense_pass(f, x, span, nested)
+        nested = out[3]
+        yield i, out
+
+
+def _dense_task(problem: Dict[str, Any], span: Tuple[int, int, int, int]) -> Tuple[Any, ...]:
+    """One pass of the dense route on an executor's worker."""
+    return _dense_pass(problem["f"], problem["x"], span, False)
+
+
+def _dense_pass(f: Callable[[Any], Any], x: np.ndarray, span: Tuple[int, int, int, int],
+                nested: bool) -> Tuple[Any, np.ndarray, np.ndarray, bool]:
+    """``(value, gradient part, packed Hessian part, nested)`` of one pass over the directions
+    ``a0..a1-1`` and ``b0..b1-1`` of ``span = (a0, a1, b0, b1)``: on HyperDual, or on duals
+    of duals (``nested``, or where HyperDual refuses ``f``)."""
+    a0, a1, b0, b1 = span
+    dirs = np.arange(a0, a1) if a0 == b0 else np.r_[a0:a1, b0:b1]
+    k = len(dirs)
+    seed = np.zeros((x.size, k), dtype=x.dtype)
+    seed[dirs, np.arange(k)] = 1.0
+    seed = seed.reshape(x.shape + (k,))
+    engine: Any = _Nested(k) if nested else _Hyper(k)
+    if not nested:
+        try:
+            with FallbackWatch() as watch:
+                y = engine.run(f, x, seed, lambda t: t)
+            nested = watch.signalled
+        except PerturbationMix:
+            nested = True
+        if nested:
+            engine = _Nested(k)
+    if nested:
+        y = engine.run(f, x, seed, lambda t: t)
+    value = engine.value(y)
+    if np.ndim(value) != 0:
+        raise ValueError(f"dualad: a Hessian needs a scalar-valued function; f "
+                         f"returned shape {np.shape(value)}")
+    g, h = engine.parts(y) if isinstance(y, engine.inner) else \
+        (np.zeros(k), np.zeros(k * (k + 1) // 2))
+    return value, g, h, nested
 
 
 def plain_point(x: Any) -> np.ndarray:

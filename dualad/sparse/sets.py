@@ -19,10 +19,9 @@ Python.
 """
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
-import numba
 import numpy as np
 
-from .._compile import cached
+from .._compile import jit
 
 _NONE = np.zeros(0, dtype=np.int64)
 
@@ -112,7 +111,7 @@ def build(parts: Entries, nrows: int, width: int) -> Sets:
     return Sets(ptr, idx)
 
 
-@cached(numba.njit, nogil=True)
+@jit(nogil=True)
 def _group(r, m, nrows):  # pragma: no cover (compiled)
     # a counting sort by row, then each (short) row sorted and its repeats dropped: no global
     # sort of all the keys
