@@ -223,7 +223,8 @@ UNARY = [np.sin, np.cos, np.tanh, np.exp, np.square, np.negative, np.arctan,
          lambda a: np.abs(a), lambda a: np.maximum(a, 0.1)]
 BINARY = [np.add, np.subtract, np.multiply, lambda a, b: a / (b * b + 1.0),
           lambda a, b: np.hypot(a, b), lambda a, b: np.where(a > b, a, b * 2.0)]
-STRUCT = [lambda a: np.concatenate([a[1:], a[:1]]), lambda a: a[::-1], lambda a: a * np.sum(a),
+STRUCT = [lambda a: np.concatenate([a[1:], a[:1]]), lambda a: np.roll(a, -1, 0),
+          lambda a: a[::-1], lambda a: a * np.sum(a),
           lambda a: np.mean(a) + a, lambda a: np.cumsum(a)]
 
 op = st.one_of(st.tuples(st.just("u"), st.integers(0, len(UNARY) - 1), st.integers(0, 3)),
@@ -428,3 +429,19 @@ def test_a_jitted_function_on_an_executor():
             for _ in range(2):  # (the workers record their own copies)
                 np.testing.assert_array_equal(
                     ad.jacobian(g, x, chunk_size=4, executor=pool), expect)
+
+
+def test_a_periodic_stencil_with_roll_compiles_bit_for_bit(compile_at_once):
+    def step(y):
+        u = y.reshape(6, 6)
+        for _ in range(2):
+            lap = np.roll(u, 1, 0) + np.roll(u, -1, 0) + np.roll(u, 1, axis=1) \
+                + np.roll(u, -2, 1) - 4.0 * u
+            u = u + 0.01 * (u * u - u + lap)
+        return u.ravel()
+    g = ad.jit(step)
+    rng = np.random.default_rng(9)
+    for _ in range(3):
+        y = rng.uniform(0.5, 1.5, 36)
+        np.testing.assert_array_equal(ad.jacobian(g, y), ad.jacobian(step, y))
+    assert g.programs[0].compiled

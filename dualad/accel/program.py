@@ -224,7 +224,7 @@ def _reads(op: Any) -> List[int]:
         return [o[1] for o in op[3] if o[0] == "s"]
     if kind == "where":
         return [o[1] for o in op[2] if o[0] == "s"]
-    if kind in ("index", "sum", "mean", "reshape"):
+    if kind in ("index", "sum", "mean", "reshape", "roll"):
         return [op[2]]
     if kind == "concat":
         return [o[1] for o in op[2] if o[0] == "s"]
@@ -472,6 +472,14 @@ def _statement(op: Any, meta: List[Any], const: Callable[[Any], str]) -> List[st
         return [value] + [
             f"{t}{out} = np.ascontiguousarray({t}{src}).reshape({shape!r} + ({WIDTH[t]},))"
             for t in parts]
+    if kind == "roll":  # out[i] = a[(i - shift) mod L] along the axis: two slices
+        src, shift, axis = op[2], op[3], op[4]
+        length = meta[src][1][axis]
+        cut = length - shift % length
+        lead = ":, " * axis
+        return [f"{t}{out} = np.concatenate(({t}{src}[{lead}{cut}:], {t}{src}[{lead}:{cut}]), "
+                f"axis={axis})" if cut != length else f"{t}{out} = {t}{src}.copy()"
+                for t in ("v",) + parts]
     if kind == "concat":
         vals: List[str] = []
         tans: Dict[str, List[str]] = {t: [] for t in parts}

@@ -9,7 +9,8 @@ The description names what each step does in terms a compiler knows, independent
 - ``("sum", out, src)`` and ``("mean", out, src)``: over every axis;
 - ``("concat", out, operands)``: ``np.concatenate`` of 1-d operands;
 - ``("matmul", out, a, b)``: a product with one constant matrix;
-- ``("reshape", out, src, shape)``.
+- ``("reshape", out, src, shape)``;
+- ``("roll", out, src, shift, axis)``: ``np.roll`` by an int along one axis.
 
 An operand is ``("s", slot)`` or ``("c", constant)``. ``meta[slot]`` is ``(kind, shape)``
 with kind ``"dual"``, ``"hyper"`` or ``"array"``; every value is float64 (anything else is
@@ -85,7 +86,7 @@ def _output(t: Any) -> Any:
 
 def _lower(step: Step, meta: List[Any]) -> Any:
     fn, args, kwargs = step.fn, step.args, step.kwargs
-    if step.guard or type(step.outs) is not Ref or kwargs and set(kwargs) - {"axis"}:
+    if step.guard or type(step.outs) is not Ref or kwargs and set(kwargs) - {"axis", "shift"}:
         raise NotLowered("guard or several results")
     out = step.outs.slot
     if fn is operator.pow:
@@ -112,6 +113,14 @@ def _lower(step: Step, meta: List[Any]) -> Any:
         return ("ufunc", out, fn, operands, second)
     if fn is np.where and len(args) == 3 and not kwargs:
         return ("where", out, tuple(_operand(a) for a in args))
+    if fn is np.roll and type(args[0]) is Ref:
+        call = dict(zip(("a", "shift", "axis"), args), **kwargs)
+        shape = meta[args[0].slot][1]
+        shift, axis = call.get("shift"), call.get("axis")
+        if type(shift) is not int or type(axis) is not int or not -len(shape) <= axis < len(
+                shape) or set(call) - {"a", "shift", "axis"}:
+            raise NotLowered("np.roll other than by an int along one axis")
+        return ("roll", out, args[0].slot, shift, axis % len(shape))
     if fn is operator.getitem and type(args[0]) is Ref:
         return ("index", out, args[0].slot, _index(args[1], meta[args[0].slot][1]))
     if fn in (np.sum, method("sum"), np.mean, method("mean")) and len(args) == 1 \

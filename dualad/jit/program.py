@@ -73,7 +73,8 @@ class Program:
         loops over packed Hessian parts lose to HyperDual's GEMMs on many directions)."""
         compile_program = hooks.compile_program
         self.compiled = False
-        if compile_program is None or self.description is None:
+        if compile_program is None or self.description is None \
+                or len(self.description) > MAX_COMPILED_STEPS:
             return
         compiled = compile_program(self.description, self.meta, self.n_inputs)
         if not compiled:
@@ -195,6 +196,9 @@ def _number(a: Any) -> Any:
 
 #: replays before a program is compiled (a compile costs a second or more)
 _COMPILE_AFTER = 3
+#: the longest record compiled: LLVM's time grows faster than the code (a 150-step record of
+#: 2-d stencils took 48 s); longer records replay interpreted
+MAX_COMPILED_STEPS = 64
 
 
 def _store(outs: Any, out: Any, slots: List[Any]) -> None:
