@@ -207,7 +207,7 @@ def _value_and_jacobian(f: Callable[[Any], Any], x: Any, chunk_size: Optional[in
                         executor: Any = None, progress: bool = False) -> Tuple[Any, Any]:
     """``(f(x), Jacobian)`` with the directions in chunks of a memory budget (on
     ``executor``: each chunk a task)."""
-    shape, size = np.shape(x), int(np.prod(np.shape(x), dtype=np.int64))
+    shape, size = np.shape(x), math.prod(np.shape(x))
     if chunk_size is not None:
         chunk_size = whole(chunk_size, "chunk_size", 1)
     else:
@@ -236,7 +236,7 @@ def _value_and_jacobian(f: Callable[[Any], Any], x: Any, chunk_size: Optional[in
 def _jacobian_block(f: Callable[[Any], Any], x: Any, start: int,
                     chunk_size: int) -> Tuple[Any, Any]:
     """``jvp_many`` along the unit directions ``start`` to ``start + chunk_size - 1``."""
-    shape, size = np.shape(x), int(np.prod(np.shape(x), dtype=np.int64))
+    shape, size = np.shape(x), math.prod(np.shape(x))
     k = min(chunk_size, size - start) if size else 0
     seed = np.zeros((size, k), dtype=np.result_type(primal(x), np.float32))
     seed[np.arange(start, start + k), np.arange(k)] = 1.0
