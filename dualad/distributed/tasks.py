@@ -144,12 +144,28 @@ def _there(executor: cf.Executor, client: Any, task: Callable[[Any, Any], Any], 
         else:
             packed = pickling.dumps(problem)  # (a clear error for what cannot be pickled)
             shared = pickling.Packed(packed)
+        resubmit = None
         if client is not None:
             # Dask's own futures (its executor's wrappers can leave erred tasks behind when
             # cancelled), with the options of a ClientExecutor (workers, resources, ...)
             shared = client.scatter(_Shared(problem), broadcast=True, hash=False)
             options = dict(getattr(executor, "_kwargs", {}))
             token = secrets.token_hex(4)
+            tries: dict = {}
+
+            def resubmit(i: int) -> Any:
+                # a task cancelled by the scheduler (its worker died with the only copy of
+                # the problem it had: "already forgotten"): again, up to _RETRIES times
+                nonlocal shared
+                tries[i] = tries.get(i, 0) + 1
+                if tries[i] > _RETRIES:
+                    return None
+                if shared.status != "finished":
+                    shared = client.scatter(_Shared(problem), broadcast=True, hash=False)
+                new = client.submit(_call, task, shared, chunks[i],
+                                    key=f"dualad-{what}-{token}-{i}-{tries[i]}", **options)
+                futures[new] = i
+                return new
             for i, chunk in enumerate(chunks):
                 futures[client.submit(_call, task, shared, chunk,
                                       key=f"dualad-{what}-{token}-{i}", **options)] = i
@@ -160,6 +176,11 @@ def _there(executor: cf.Executor, client: Any, task: Callable[[Any, Any], Any], 
             finished = cf.as_completed(futures)
         for future in finished:
             i = futures[future]
+            if resubmit is not None and future.status == "cancelled":
+                again = resubmit(i)
+                if again is not None:
+                    finished.add(again)
+                    continue
             try:
                 if client is not None and future.status == "error":
                     # (not result(): its frame, in the stored exception's traceback, would
@@ -187,9 +208,13 @@ def _there(executor: cf.Executor, client: Any, task: Callable[[Any, Any], Any], 
         bar.close()
 
 
-def _dask_completed(futures: list) -> Iterator[Any]:
+def _dask_completed(futures: list) -> Any:
     from distributed import as_completed  # (the optional dependency: only with a Dask client)
-    return iter(as_completed(futures))
+    return as_completed(futures)  # (an iterator that takes more futures: add())
+
+
+#: times a chunk cancelled by the scheduler (its worker lost) is submitted again
+_RETRIES = 3
 
 
 def _named(err: BaseException, where: str) -> BaseException:

@@ -1,10 +1,11 @@
 """A recorded call of ``f`` as a straight-line program, and its replay.
 
-A replay runs the steps in order on the new arguments: every numpy call of ``f`` again, but
-none of ``f``'s own Python. A guard that answers otherwise, or a step that raises, abandons
-the replay (``Stale``) and the caller takes the ordinary route. Where dualad's numba layer is
-loaded, a program of elementwise rules, indexing, reductions and products over one dual
-tag is compiled into one function (``hooks.compile_program``), and the replay is one call.
+A replay runs the steps in order on the new arguments: every numpy call of ``f`` again (a
+generated Python function of the steps), but none of ``f``'s own Python. A guard that answers
+otherwise, or a step that raises, abandons the replay (``Stale``) and the caller takes the
+ordinary route. After a few replays, a program that ``lower.py`` describes is compiled into
+one numba function (``hooks.compile_program``), kept where it times faster than the
+interpreted replay: then a replay is one call.
 """
 import math
 import time
