@@ -129,12 +129,16 @@ class NoSilentConversion(NoPlainValue):
         raise foreign_caller() or conversion_refused(self, "a plain numpy array")
 
 
+def is_square(exponent: Any) -> bool:
+    """Whether ``x ** exponent`` is ``np.square(x)`` (a Python 2 or 2.0, as numpy's arrays
+    take it)."""
+    return type(exponent) in (int, float) and exponent == 2
+
+
 def square_or_power(x: Any, exponent: Any) -> Any:
     """``x ** exponent``; ``x ** 2`` as ``np.square``, as numpy's own arrays do it (the same
     values and derivatives, and a cheaper rule: its second derivative is a constant)."""
-    if type(exponent) in (int, float) and exponent == 2:
-        return np.square(x)
-    return np.power(x, exponent)
+    return np.square(x) if is_square(exponent) else np.power(x, exponent)
 
 
 class DualNumber(ShapeMethods, NoSilentConversion, NDArrayOperatorsMixin):

@@ -198,10 +198,11 @@ def _dual_leaves(obj: Any) -> bool:
     return False
 
 
-def _leaves(obj: Any) -> Iterator[Any]:
+def nested_items(obj: Any) -> Iterator[Any]:
+    """The items of nested lists and tuples, in order (a numpy function's operands)."""
     if isinstance(obj, (list, tuple)):
         for o in obj:
-            yield from _leaves(o)
+            yield from nested_items(o)
     else:
         yield obj
 
@@ -227,8 +228,8 @@ def gather(func: Callable[..., Any], data: Sequence[Any],
         args = list(args)
         slots = [(args, d) for d in data if isinstance(d, int) and d < len(args)]
         slots += [(kwargs, d) for d in data if isinstance(d, str) and d in kwargs]
-        tag = top_tag(leaf for c, k in slots for leaf in _leaves(c[k]))
-        n = n_directions(*(leaf.partials for c, k in slots for leaf in _leaves(c[k])
+        tag = top_tag(leaf for c, k in slots for leaf in nested_items(c[k]))
+        n = n_directions(*(leaf.partials for c, k in slots for leaf in nested_items(c[k])
                            if tag_of(leaf) == tag))
         vargs, vkw = list(args), dict(kwargs)
         for c, k in slots:
@@ -267,7 +268,7 @@ def _link_views(out: Any, source: DualNumber, func: Callable[[Any], Any],
     partials that view ``source``'s partials the same way, and a link to ``source``, so that
     a write into them reaches it as in numpy (``_assign``). ``func(a)`` makes the views;
     ``again(source)`` makes the results anew (after ``source`` is promoted)."""
-    views = [(k, o) for k, o in enumerate(_leaves(out))
+    views = [(k, o) for k, o in enumerate(nested_items(out))
              if isinstance(o, DualNumber) and _shares(o.value, source.value)]
     if not views:
         return
@@ -280,7 +281,7 @@ def _link_views(out: Any, source: DualNumber, func: Callable[[Any], Any],
             o._base = (source, None)
         else:
             o._p = twins[k]
-            o._base = (source, lambda b, k=k: list(_leaves(again(b)))[k])
+            o._base = (source, lambda b, k=k: list(nested_items(again(b)))[k])
 
 
 def _twins(func: Callable[[Any], Any], p: Any, lead: int) -> list[Any]:
@@ -293,7 +294,7 @@ def _twins(func: Callable[[Any], Any], p: Any, lead: int) -> list[Any]:
     tail = p.shape[lead:]
     flat = np.reshape(p, p.shape[:lead] + (math.prod(tail),), copy=False)
     records = flat.view(np.dtype([("p", p.dtype, flat.shape[-1:])]))[..., 0]
-    return [r["p"].reshape(r.shape + tail) for r in _leaves(func(records))]
+    return [r["p"].reshape(r.shape + tail) for r in nested_items(func(records))]
 
 
 def _shares(a: Any, b: Any) -> bool:
@@ -762,7 +763,7 @@ def _numpy_valued(func: Callable[..., Any], composed: Callable[..., Any], *args:
     """``composed(*args, **kwargs)``, a composition of differentiable operations equal to
     ``func``, with numpy's own ``func`` of the values as its value (numpy's bits; nested
     duals recurse): its tangent is the composition's."""
-    tag = top_tag(list(_leaves((args, tuple(kwargs.values())))))
+    tag = top_tag(list(nested_items((args, tuple(kwargs.values())))))
     value = func(*map_leaves(args, lambda a: split(a, tag)[0]),
                  **{k: map_leaves(v, lambda a: split(a, tag)[0]) for k, v in kwargs.items()})
     with np.errstate(divide="ignore", invalid="ignore"):  # (numpy's call has warned)

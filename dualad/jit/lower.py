@@ -23,6 +23,7 @@ from typing import Any, List, Optional, Tuple
 import numpy as np
 
 from ..core import DualNumber
+from ..core.dual import is_square
 from ..higher import HyperDual
 from ..higher.trace import recorded
 from ..rules import RULES
@@ -91,7 +92,7 @@ def _lower(step: Step, meta: List[Any]) -> Any:
     out = step.outs.slot
     if fn is operator.pow:
         base, exp = args
-        if type(exp) in (int, float) and exp == 2:  # as DualNumber.__pow__
+        if is_square(exp):  # as DualNumber.__pow__
             fn, args = np.square, (base,)
         else:
             fn = np.power

@@ -146,10 +146,8 @@ class Tape:
         except BaseException:
             self.breaks("a conversion raised")
             raise
-        if isinstance(answer, list) or isinstance(answer, tuple) and not all(
-                isinstance(a, COMPARABLE) for a in answer):
-            if not _comparable_tree(answer):
-                self.breaks(f"a conversion returned {type(answer).__name__}")
+        if not _comparable_tree(answer):
+            self.breaks(f"a conversion returned {type(answer).__name__}")
         self.steps.append(Step(fn, (Ref(tracer.slot),) + args, {}, None, answer, True))
         return answer
 
@@ -217,7 +215,7 @@ METHODS = frozenset({
     "reshape", "transpose", "ravel", "flatten", "squeeze", "swapaxes", "sum", "mean", "prod",
     "max", "min", "argmax", "argmin", "cumsum", "cumprod", "var", "std", "dot", "clip",
     "trace", "diagonal", "take", "round", "astype", "copy", "conj", "conjugate", "all",
-    "any", "nonzero", "repeat", "sort", "argsort", "fill_diagonal"} - {"fill_diagonal"})
+    "any", "nonzero", "repeat", "sort", "argsort"})
 #: attributes that are arrays computed from the array (recorded as steps)
 ARRAY_ATTRIBUTES = frozenset({"T", "mT", "real", "imag"})
 #: attributes fixed by the shapes and dtypes a replay is keyed by

@@ -21,10 +21,12 @@ from typing import Any, Callable, Tuple
 
 import numpy as np
 
+from ..core.functions import nested_items
 from ..errors import foreign
 from . import functions  # noqa: F401  (registers the rules of numpy's functions)
 from . import sets
-from .tracer import MODES, Tracer, _leaves, _make, _materialize, _Run
+from .tracer import MODES, Tracer, _make, _materialize, _Run
+
 
 def _seed(x: Any, mode: str, second: bool) -> Tracer:
     if mode not in MODES:
@@ -51,7 +53,7 @@ def _seed(x: Any, mode: str, second: bool) -> Tracer:
 
 def _output(y: Any, run: _Run) -> Any:
     """f's result as a traced array, or None for a constant (with its size)."""
-    if isinstance(y, (list, tuple)) and any(isinstance(e, Tracer) for e in _leaves(y)):
+    if isinstance(y, (list, tuple)) and any(isinstance(e, Tracer) for e in nested_items(y)):
         y = np.stack([_output_leaf(e) for e in y])
     if isinstance(y, Tracer):
         if y._run is not run:

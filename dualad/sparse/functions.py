@@ -25,11 +25,11 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 from ..core.bilinear import tensordot_spec
-from ..core.functions import with_ends
+from ..core.functions import nested_items, with_ends
 from . import sets
 from .sets import Sets
 from .tracer import (ACCUMULATE, UFUNCS, Tracer, _branch_error, _copy, _empty, _from_ids,
-                     _grid, _handles, _HANDLERS, _idview, _leaves, _lookup, _make, _mask,
+                     _grid, _handles, _HANDLERS, _idview, _lookup, _make, _mask,
                      _materialize, _name, _NoValue, _operand, _own, _plain_condition, _root,
                      _rows, _Run, _run_of, _structural, _unary_like, _unsupported, _val, _vals,
                      _width2, _write)
@@ -481,7 +481,7 @@ def _pad(array: Any, pad_width: Any, mode: Any = "constant", **kwargs: Any) -> A
     if callable(mode) or mode not in ("constant", "edge", "reflect", "symmetric", "wrap",
                                       "empty") or kwargs.get("reflect_type", "even") != "even":
         raise _unsupported(f"numpy.pad(..., mode={mode!r})")
-    if any(isinstance(v, Tracer) for v in _leaves(tuple(kwargs.values()))):
+    if any(isinstance(v, Tracer) for v in nested_items(tuple(kwargs.values()))):
         raise _unsupported("traced pad values")
     ids = np.pad(_idview(array), pad_width, "constant" if mode == "empty" else mode,
                  **({} if mode in ("constant", "empty") else kwargs))
@@ -1189,7 +1189,7 @@ def _dense(func: Any, linear: Tuple[int, ...]) -> Callable[..., Any]:
         pos_tracers = [(k, a) for k, a in enumerate(args) if isinstance(a, Tracer)]
         kw_tracers = [a for a in kwargs.values() if isinstance(a, Tracer)]
         if any(isinstance(t, Tracer) and not isinstance(a, Tracer)
-               for a in list(args) + list(kwargs.values()) for t in _leaves(a)):
+               for a in list(args) + list(kwargs.values()) for t in nested_items(a)):
             raise _unsupported(f"{_name(func)} with traced arrays inside lists")
         every = [a for _, a in pos_tracers] + kw_tracers
         nonlin = [a for k, a in pos_tracers if k not in linear] + kw_tracers

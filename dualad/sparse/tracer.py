@@ -29,7 +29,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
-from ..core.functions import CATEGORY
+from ..core.functions import CATEGORY, nested_items
 from ..core.functions import lookup as _lookup
 from ..errors import foreign, ufunc_name
 from ..rules import RULES, Rule
@@ -431,16 +431,10 @@ def _width2(run: _Run) -> int:
 # =========================================================================================
 # operands
 # =========================================================================================
-def _leaves(obj: Any) -> Iterator[Any]:
-    if isinstance(obj, (list, tuple)):
-        for o in obj:
-            yield from _leaves(o)
-    else:
-        yield obj
 
 
 def _run_of(*objs: Any) -> _Run:
-    runs = {id(t._run): t._run for o in objs for t in _leaves(o) if isinstance(t, Tracer)}
+    runs = {id(t._run): t._run for o in objs for t in nested_items(o) if isinstance(t, Tracer)}
     if not runs:
         raise RuntimeError("dualad: internal error: no traced array among the arguments")
     if len(runs) != 1:
@@ -485,7 +479,7 @@ def _vals(obj: Any) -> Any:
 
 
 def _plain_index(index: Any) -> None:
-    for i in _leaves(index):
+    for i in nested_items(index):
         if isinstance(i, Tracer):
             raise TypeError("dualad: a traced array cannot be an index; use plain integer "
                             "or boolean arrays")
@@ -707,7 +701,7 @@ def _structural(func: Any, data: Sequence[Any],
             box = largs if isinstance(c, int) else kwargs
             if (isinstance(c, int) and c < len(largs)) or (isinstance(c, str) and c in kwargs):
                 box[c] = _plain_condition(box[c], f"the condition of {_name(func)}")
-        if any(isinstance(t, Tracer) for t in _leaves((largs, tuple(kwargs.values())))):
+        if any(isinstance(t, Tracer) for t in nested_items((largs, tuple(kwargs.values())))):
             raise TypeError(f"dualad: {_name(func)} got a traced array where it needs plain "
                             "numbers (an index, a shape, a count); compute those from plain "
                             "numbers")
