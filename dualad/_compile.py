@@ -36,7 +36,7 @@ import sys
 import tempfile
 import threading
 import warnings
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Dict, Iterator, Optional, Tuple
 
 import numpy as np
 
@@ -343,6 +343,10 @@ def njit_source(source: str, name: str, env: dict, key: Optional[str],
     numba = numba_module()
     path = None
     if key is not None:
+        memo = (key, source, name, repr(sorted(options.items())))
+        known = _GENERATED.get(memo)
+        if known is not None:  # (compiled in this process already: no disk cache lookup)
+            return known
         folder = _subdir("generated")
         if folder is not None:
             path = os.path.join(folder, f"g{digest(key, source)}.py")
@@ -351,9 +355,28 @@ def njit_source(source: str, name: str, env: dict, key: Optional[str],
     # a module numba can import: it rebuilds a cached function's environment from one
     env.setdefault("__name__", __name__)
     exec(compile(source, path or "<dualad generated loop>", "exec"), env)
-    if path is None:
-        return numba.njit(**options)(env[name])
-    return cached(numba.njit, **options)(env[name])
+    made = numba.njit(**options)(env[name]) if path is None else \
+        cached(numba.njit, **options)(env[name])
+    if key is not None:
+        _GENERATED[memo] = made
+        while len(_GENERATED) > 128:  # (the oldest first: dicts keep insertion order)
+            del _GENERATED[next(iter(_GENERATED))]
+    return made
+
+
+#: the functions njit_source made with a key, by (key, source, name, options): the key and
+#: the source determine the compiled code, as for the disk cache
+_GENERATED: Dict[Tuple[str, str, str, str], Any] = {}
+
+
+def compiled_before(source: str, name: str, key: str) -> bool:
+    """Whether ``njit_source(source, name, env, key)`` was called before, in this process or
+    into the disk cache (its source file is there: numba's cache is beside it)."""
+    if any(memo[:3] == (key, source, name) for memo in _GENERATED):
+        return True
+    folder = _subdir("generated")
+    return folder is not None and os.path.isfile(
+        os.path.join(folder, f"g{digest(key, source)}.py"))
 
 
 def read_record(key: str) -> Any:

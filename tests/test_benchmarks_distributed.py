@@ -18,10 +18,13 @@ pytestmark = pytest.mark.distributed
 def test_distributed_benchmark_quick():
     out = run_script("benchmarks/distributed.py", "--quick", timeout=300)
     assert "correctness: ok" in out
-    for chunk, tasks in (("3", "12"), ("9", "4"), ("18", "2")):  # (35 colours)
-        (row,) = table_rows(out, chunk)
-        assert row[1] == tasks and len(row) == 6, row
-        assert all(re.fullmatch(TIME, c) for c in row[2:4] + row[5:]), row
-        assert re.fullmatch(RATIO, row[4]), row
-    assert re.search(rf"2 workers against 1: {RATIO}x faster with 3 colours per task, "
-                     rf"{RATIO}x faster with 9 colours per task, {RATIO}x faster with 18", out)
+    for route in ("plain", "ad.jit"):
+        rows = table_rows(out, route)
+        assert [r[1:3] for r in rows] == [["3", "12"], ["9", "4"], ["18", "2"]], rows
+        for row in rows:  # (35 colours)
+            assert len(row) == 7, row
+            assert all(re.fullmatch(TIME, c) for c in row[3:5] + row[6:]), row
+            assert re.fullmatch(RATIO, row[5]), row
+    assert re.search(rf"2 workers against 1: {RATIO}x \(plain, 3 colours per task\), "
+                     rf"{RATIO}x \(plain, 9 colours per task\), .*{RATIO}x \(ad.jit, 18 "
+                     rf"colours per task\)", out)

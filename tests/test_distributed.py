@@ -249,7 +249,7 @@ def test_nothing_is_left_on_the_scheduler(client, tmp_path):
         if left == 0:
             break
         time.sleep(0.1)
-    assert left == 0
+    assert left == 0, client.run_on_scheduler(lambda dask_scheduler: [(str(k), t.state, [str(w) for w in t.who_wants]) for k, t in dask_scheduler.tasks.items()])
 
 
 def test_an_unpicklable_function_is_named(executor):
@@ -350,3 +350,25 @@ def test_example_small_against_the_dense_jacobian():
     assert lines["bit for bit the local call"] == "True"
     assert f"{np.count_nonzero(dense)} nonzeros" in out
     assert float(lines["sum of the entries"]) == pytest.approx(dense.sum(), rel=1e-13)
+
+
+def _jitted_records(token, dask_worker=None):
+    import sys as _sys
+    revived = _sys.modules["dualad.jit"]._REVIVED
+    return sorted((len(j.programs), id(j)) for (t, _), j in revived.items() if t == token)
+
+
+def test_a_jitted_function_keeps_its_records_on_the_workers_across_calls(client):
+    g = ad.jit(brusselator)
+    x = np.linspace(0.5, 1.5, 40)
+    expect = ad.jacobian(brusselator, x, chunk_size=4)
+    seen = None
+    for _ in range(3):
+        np.testing.assert_array_equal(ad.jacobian(g, x, chunk_size=4, executor=client), expect)
+        records = client.run(_jitted_records, g._token)
+        # (a worker that ran tasks: one object for g, with its records, the same next call)
+        assert any(records.values()) and all(
+            len(r) <= 1 and all(n >= 1 for n, _ in r) for r in records.values())
+        for worker, r in (seen or {}).items():
+            assert not r or records[worker][0][1] == r[0][1]
+        seen = records

@@ -445,3 +445,100 @@ def test_a_periodic_stencil_with_roll_compiles_bit_for_bit(compile_at_once):
         y = rng.uniform(0.5, 1.5, 36)
         np.testing.assert_array_equal(ad.jacobian(g, y), ad.jacobian(step, y))
     assert g.programs[0].compiled
+
+
+def _source(g):
+    from dualad.accel.program import _generate
+    p = g.programs[0]
+    return _generate(p.description, p.meta, p.n_inputs)[0]
+
+
+def test_rolls_read_by_elementwise_steps_make_no_copies(compile_at_once):
+    # rolls of rolls, of an input and of what the loop before computed; a roll also indexed
+    # and one reshaped (those are made)
+    def f(y):
+        u = y.reshape(5, 7)
+        v = np.roll(np.roll(u, 2, 0), -3, 1) * u + np.roll(u, 1, 1)
+        w = np.sin(v) + np.roll(v, -1, 0) * np.roll(np.roll(v, 3, 1), 1, 1)
+        s = np.roll(w, 2, 1)
+        return np.concatenate([np.roll(w * s, 1, 0).ravel(), s[0]]) * np.sum(s[1])
+    g = ad.jit(f)
+    rng = np.random.default_rng(12)
+    for _ in range(3):
+        y = rng.uniform(-1.0, 1.0, 35)
+        J = ad.jacobian(g, y)
+        np.testing.assert_allclose(J, ad.jacobian(f, y), rtol=1e-13, atol=1e-14)
+    assert g.programs[0].compiled
+    source = _source(g)
+    # (made: s and the roll of w * s, values and partials, and the concatenation)
+    assert source.count("np.concatenate") == 2 * 2 + 2
+    # the Jacobian of the rolls alone: a permutation, entries exactly 1
+    h = ad.jit(lambda y: np.roll(np.roll(y.reshape(5, 7), 2, 0) + 0.0, -3, 1).ravel() * 1.0)
+    for _ in range(3):
+        P = ad.jacobian(h, rng.uniform(size=35))
+    np.testing.assert_array_equal(
+        P, np.roll(np.roll(np.eye(35).reshape(5, 7, 35), 2, 0), -3, 1).reshape(35, 35))
+
+
+def test_a_jitted_function_sent_again_is_the_same_object_in_the_worker():
+    import pickle
+    cloudpickle = pytest.importorskip("cloudpickle")
+    g = ad.jit(rosen)
+    first, again = pickle.loads(pickle.dumps(g)), pickle.loads(pickle.dumps(g))
+    assert again is first and first is not g  # (a worker keeps its records across calls)
+    assert pickle.loads(pickle.dumps(ad.jit(rosen))) is not first  # (another jit of rosen)
+    scale = [2.0]
+
+    def scaled(x):
+        return scale[0] * np.sum(x ** 2)
+    h = ad.jit(scaled)
+    one = pickle.loads(cloudpickle.dumps(h))
+    x = np.arange(3.0)
+    assert ad.gradient(one, x).tolist() == [0.0, 4.0, 8.0]
+    scale[0] = 3.0  # (changed where it was pickled: the worker must not reuse its records)
+    two = pickle.loads(cloudpickle.dumps(h))
+    assert two is not one and ad.gradient(two, x).tolist() == [0.0, 6.0, 12.0]
+
+
+@pytest.mark.parametrize("before", [False, True])
+def test_a_long_record_compiles_when_its_replays_have_cost_its_compile_time(before, monkeypatch):
+    from dualad import _compile
+    monkeypatch.setattr(_program, "SHORT_STEPS", 2)  # (this record: 5 steps, "long")
+    monkeypatch.setattr(_program, "COMPILE_SECONDS_PER_STEP", 0.004)
+    monkeypatch.setattr(_compile, "compiled_before", lambda *args: before)
+    g = ad.jit(lambda x: np.sin(x) * x + np.cos(x) * 0.5 - x)
+    x = np.linspace(-1.0, 1.0, 40)
+    expect = np.diag(np.sin(x) + x * np.cos(x) - 0.5 * np.sin(x) - 1.0)
+    calls = 0
+    while calls < 20000 and not (g.programs and g.programs[0].compiled):
+        np.testing.assert_allclose(ad.jacobian(g, x), expect, rtol=1e-14, atol=1e-15)
+        calls += 1
+    program = g.programs[0]
+    assert program.compiled
+    if before:  # (in the disk cache: compiled after _COMPILE_AFTER replays, as short ones)
+        assert program.replays == _program._COMPILE_AFTER
+    else:  # (replayed interpreted until that took the compile time expected, 5 x 4 ms)
+        assert program.interpreted >= 0.02 and program.replays > 2 * _program._COMPILE_AFTER
+    np.testing.assert_allclose(ad.jacobian(g, x), expect, rtol=1e-14, atol=1e-15)
+
+
+def test_a_global_rebound_to_an_equal_number_keeps_the_records():
+    # (a worker unpickling the same function again rebinds its module's globals to equal,
+    # new objects; a different value must drop the records)
+    space = {"np": np}
+    exec("def f(x):\n    return np.sin(x) * SCALE\n", space)
+    space["SCALE"] = first = 2.5
+    g = ad.jit(space["f"])
+    x = np.linspace(0.0, 1.0, 5)
+    for _ in range(3):
+        ad.jacobian(g, x)
+    program = g.programs[0]
+    space["SCALE"] = float("2.5")
+    assert space["SCALE"] is not first  # (an equal, new object)
+    np.testing.assert_allclose(ad.jacobian(g, x), np.diag(2.5 * np.cos(x)), rtol=1e-15)
+    assert g.programs[0] is program
+    for new in (3.0, -0.0, 2):
+        space["SCALE"] = new
+        np.testing.assert_allclose(ad.jacobian(g, x), np.diag(new * np.cos(x)), rtol=1e-15)
+        assert g.programs[0] is not program
+        program = g.programs[0]

@@ -230,6 +230,16 @@ def test_rules_with_check_grads(installed, path, dtype):
 
 
 # --- conventions and hard points ---------------------------------------------------------------
+def test_i1_at_subnormal_x():
+    # i1'(x) = 1/2 + 3x²/16 + 5x⁴/384 + 7x⁶/18432 + ... (the series of (i0 + iv(2, x)) / 2;
+    # scipy's iv(2, x) is NaN at subnormal x)
+    x = np.array([5e-324, -5e-324, 1e-310, 0.0, 1e-300, 1e-3])
+    slope = ad.jvp(sc.i1, x, np.ones_like(x))[1]
+    series = 0.5 + 3.0 * x**2 / 16.0 + 5.0 * x**4 / 384.0 + 7.0 * x**6 / 18432.0
+    np.testing.assert_allclose(slope, series, rtol=1e-15)
+    assert ad.derivative(sc.i1, 5e-324, order=2) == 0.0  # (i1'' = 3x/8 + ...: odd)
+
+
 def test_xlogy_at_x_zero():
     # xlogy(0, y) = 0 for every y: constant in y there; d/dx = log(y)
     for y in (0.0, 0.5, 3.0):

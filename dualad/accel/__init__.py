@@ -93,10 +93,10 @@ def _before_write(arr: Any) -> None:
         _ROUTES[0].before_write(arr)
 
 
-def _compile_program(*args: Any) -> Any:
+def _compile_program(*args: Any, **kwargs: Any) -> Any:
     # ad.jit's compiler (numba), loaded by the first program replayed often enough
     from . import program  # the documented lazy load (numba)
-    return program.compile_program(*args)
+    return program.compile_program(*args, **kwargs)
 
 
 class _Kernels:

@@ -136,17 +136,21 @@ PARTS = {"dual": ("p",), "hyper": ("g", "h"), "array": ()}
 WIDTH = {"p": "n", "g": "n", "h": "m"}
 
 
-def compile_program(desc: List[Any], meta: List[Any],
-                    n_inputs: int) -> Optional[Callable[[List[Any]], Any]]:
+def compile_program(desc: List[Any], meta: List[Any], n_inputs: int,
+                    cached_only: bool = False) -> Optional[Callable[[List[Any]], Any]]:
     """``call(arrays)``: the program's results as a flat tuple (per output slot its value
     and tangent parts), from its inputs' arrays in the same order; None where the
-    description has a step this compiler does not take. 0-d values are passed and returned
-    as floats."""
+    description has a step this compiler does not take (or, with ``cached_only``, where it
+    was not compiled before, in this process or into the disk cache). 0-d values are passed
+    and returned as floats."""
     try:
         source, env, consts = _generate(desc, meta, n_inputs)
     except _Unsupported:
         return None
-    kernel = _compile.njit_source(source, "program", env, _key(env), nogil=True,
+    key = _key(env)
+    if cached_only and (key is None or not _compile.compiled_before(source, "program", key)):
+        return None
+    kernel = _compile.njit_source(source, "program", env, key, nogil=True,
                                   error_model="numpy")
 
     def call(arrays: List[Any]) -> Any:
@@ -173,10 +177,13 @@ def _generate(desc: List[Any], meta: List[Any], n_inputs: int) -> Tuple[str, Dic
     if "hyper" in kinds:
         body += ["m = n * (n + 1) // 2", "pi, pj = _pairs(n)"]
     ops, output = desc[:-1], desc[-1][1]
+    rolled = _fused_rolls(ops, meta, output)
     uses: Dict[int, int] = {}  # slot -> position of its last reader (len(ops): the output)
     for j, op in enumerate(ops):
         for s in _reads(op):
             uses[s] = j
+            if s in rolled:  # (read where the roll's reader is)
+                uses[rolled[s][0]] = j
     for s in _slots(output):
         uses[s] = len(ops)
 
@@ -191,15 +198,26 @@ def _generate(desc: List[Any], meta: List[Any], n_inputs: int) -> Tuple[str, Dic
     j = 0
     while j < len(ops):
         op = ops[j]
+        if op[0] == "roll" and op[1] in rolled:  # (read shifted by the loops that use it)
+            j += 1
+            continue
         if op[0] in _ELEMENTWISE:
-            run = [op]
+            run, end = [op], j + 1
             shape = meta[op[1]][1]
-            while j + len(run) < len(ops) and ops[j + len(run)][0] in _ELEMENTWISE \
-                    and meta[ops[j + len(run)][1]][1] == shape:
-                run.append(ops[j + len(run)])
-            later = {s for s, last in uses.items() if last >= j + len(run)}
-            body += _Loop(run, shape, meta, env, later).lines()
-            j += len(run)
+            while end < len(ops):
+                nxt = ops[end]
+                if nxt[0] == "roll" and nxt[1] in rolled:
+                    end += 1
+                    continue
+                # (a shifted read of what this loop computes needs all of it first)
+                if nxt[0] not in _ELEMENTWISE or meta[nxt[1]][1] != shape or any(
+                        rolled[s][0] in {o[1] for o in run} for s in _reads(nxt) if s in rolled):
+                    break
+                run.append(nxt)
+                end += 1
+            later = {s for s, last in uses.items() if last >= end}
+            body += _Loop(run, shape, meta, env, later, rolled).lines()
+            j = end
             continue
         body += _statement(op, meta, const)
         j += 1
@@ -216,6 +234,34 @@ def _slots(tmpl: Any) -> List[int]:
 
 
 _ELEMENTWISE = ("ufunc", "where")
+
+
+def _fused_rolls(ops: List[Any], meta: List[Any], output: Any) -> Dict[int, Tuple[int, tuple]]:
+    """The rolls no array is made of: ``{slot: (source, shift per axis)}`` for each roll read
+    only by elementwise steps of its shape (or by such rolls), which read its source at
+    shifted indices instead (a roll of a roll composed into one)."""
+    readers: Dict[int, List[Any]] = {}
+    for op in ops:
+        for s in _reads(op):
+            readers.setdefault(s, []).append(op)
+    composed: Dict[int, Tuple[int, tuple]] = {}
+    for op in ops:
+        if op[0] == "roll":
+            out, src, shift, axis = op[1:]
+            base, shifts = composed.get(src, (src, (0,) * len(meta[src][1])))
+            shifts = tuple((t + shift) % length if d == axis else t
+                           for d, (t, length) in enumerate(zip(shifts, meta[src][1])))
+            composed[out] = (base, shifts)
+    outputs, fused = set(_slots(output)), {}
+    for op in reversed(ops):  # (a roll's readers come after it)
+        out = op[1]
+        if op[0] != "roll" or out in outputs:
+            continue
+        shape = meta[out][1]
+        if all((r[0] in _ELEMENTWISE and meta[r[1]][1] == shape) or (r[0] == "roll" and r[1] in fused)
+               for r in readers.get(out, ())):
+            fused[out] = composed[out]
+    return fused
 
 
 def _reads(op: Any) -> List[int]:
@@ -238,15 +284,35 @@ class _Loop:
     """The source of one loop over the elements of ``shape`` computing ``run``."""
 
     def __init__(self, run: List[Any], shape: Tuple[int, ...], meta: List[Any],
-                 env: Dict[str, Any], later: set) -> None:
+                 env: Dict[str, Any], later: set, rolled: Dict[int, Tuple[int, tuple]]) -> None:
         self.run, self.shape, self.meta, self.env, self.later = run, shape, meta, env, later
+        self.rolled = rolled
         self.nd = len(shape)
         self.ix = ", ".join(f"i{d}" for d in range(self.nd))
+        self.shifted: List[str] = []  # the element's shifted indices, computed once
         self.inside = {op[1] for op in run}
         self.values: List[str] = []
         self.tangents: Dict[str, List[str]] = {"p": [], "g": [], "h": []}
         self.stores: List[str] = []
         self.allocs: List[str] = []
+
+    def at(self, s: int) -> Tuple[int, str]:
+        """``(slot, index)`` where slot ``s`` is read at this element: a fused roll's source
+        at shifted indices (``roll``: out[i] = a[i - shift], modulo the length)."""
+        if s not in self.rolled:
+            return s, self.ix
+        base, shifts = self.rolled[s]
+        index = []
+        for d, (shift, length) in enumerate(zip(shifts, self.shape)):
+            if shift == 0:
+                index.append(f"i{d}")
+                continue
+            name, c = f"j{d}_{shift}", length - shift  # (i - shift mod L = i + c mod L)
+            line = f"{name} = i{d} + {c} if i{d} < {shift} else i{d} - {shift}"
+            if line not in self.shifted:
+                self.shifted.append(line)
+            index.append(name)
+        return base, ", ".join(index)
 
     def val(self, o: Any) -> str:
         if o[0] == "c":
@@ -254,6 +320,9 @@ class _Loop:
         s = o[1]
         if s in self.inside:
             return f"a{s}"
+        if s in self.rolled:
+            base, index = self.at(s)
+            return f"v{base}[{index}]"
         if self.meta[s][1] == self.shape and self.nd:
             return f"v{s}[{self.ix}]"
         if self.meta[s][1] == ():
@@ -265,7 +334,8 @@ class _Loop:
         if s in self.inside:
             return f"{part}{s}_[{k}]" if part != "p" else f"t{s}"
         if self.meta[s][1] == self.shape and self.nd:
-            return f"{part}{s}[{self.ix}, {k}]"
+            base, index = self.at(s)
+            return f"{part}{base}[{index}, {k}]"
         return f"{part}{s}[{k}]"
 
     def lines(self) -> List[str]:
@@ -279,7 +349,7 @@ class _Loop:
         for d in range(self.nd):
             lines.append(f"{indent}for i{d} in range({self.shape[d]}):")
             indent += "    "
-        lines += [indent + v for v in self.values]
+        lines += [indent + v for v in self.shifted + self.values]
         for part, width in (("p", "n"), ("g", "n"), ("h", "m")):
             if self.tangents[part]:
                 lines.append(f"{indent}for k in range({width}):")

@@ -15,7 +15,11 @@ the ordinary route at that key: the result is always the ordinary route's.
 >>> bool(np.allclose(ad.gradient(f, x), np.sin(x) + x * np.cos(x)))
 True
 """
+import collections
 import functools
+import hashlib
+import pickle
+import secrets
 import threading
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -70,6 +74,8 @@ class Jitted:
         #: recorded (and the arrays' contents): a record reads them as constants, so
         #: rebinding one (X = next_batch()) or updating an array in place drops every record
         self._outside: Tuple[Any, ...] = ()
+        #: names this object in other processes (see __reduce__)
+        self._token = secrets.token_hex(8)
         functools.update_wrapper(self, f)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -199,12 +205,53 @@ class Jitted:
 
     def __reduce__(self) -> Any:
         # (to another process, an executor's worker: the function, not the records, whose
-        # compiled functions live in this process)
-        return Jitted, (self.f, self.max_traces)
+        # compiled functions live in this process; with a token and a digest of the pickled
+        # function, so that a worker given it again, by the next call of a helper, keeps
+        # using the object it made the first time, with its records and compiled replays)
+        return _revive, (self._token, _digest(self.f), self.f, self.max_traces)
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
         # (a decorated method: bind like a function)
         return self if obj is None else functools.partial(self, obj)
+
+
+#: the jitted functions unpickled in this process, by (token, digest): the latest few
+_REVIVED: "collections.OrderedDict[Tuple[str, str], Jitted]" = collections.OrderedDict()
+_REVIVED_LOCK = threading.Lock()
+
+
+def _digest(f: Callable[..., Any]) -> Optional[str]:
+    """A digest of ``f`` pickled (by value where cloudpickle does so: with the globals and
+    closure values it reads), or None where it cannot be pickled here."""
+    try:
+        import cloudpickle  # (optional: the distributed extra's; plain pickle without it)
+        dumps: Callable[[Any], bytes] = cloudpickle.dumps
+    except ImportError:
+        dumps = pickle.dumps
+    try:
+        return hashlib.sha256(dumps(f)).hexdigest()
+    except Exception:  # noqa: BLE001  (what cannot be pickled: no reuse, never a stale one)
+        return None
+
+
+def _revive(token: str, digest: Optional[str], f: Callable[..., Any],
+            max_traces: int) -> "Jitted":
+    """The Jitted of ``f`` in this process: the one unpickled before with the same token
+    and digest (the same function, with the same values read from outside), else a new
+    one. A different digest (a global of ``f`` changed in the sending process) is a new
+    object, recording again."""
+    if digest is None:
+        return Jitted(f, max_traces)
+    with _REVIVED_LOCK:
+        known = _REVIVED.get((token, digest))
+        if known is not None and known.max_traces == max_traces:
+            _REVIVED.move_to_end((token, digest))
+            return known
+        made = _REVIVED[token, digest] = Jitted(f, max_traces)
+        made._token = token
+        while len(_REVIVED) > 16:
+            _REVIVED.popitem(last=False)
+        return made
 
 
 def _key(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Optional[Tuple[Any, ...]]:
@@ -303,5 +350,23 @@ def _unchanged(entry: Tuple[Any, Any, Any, Any]) -> bool:
             return obj is _MISSING
     else:
         now = where.get(name, _MISSING)
-    return now is obj and _same_contents(obj, contents)
+    return (now is obj or _same_number(now, obj)) and _same_contents(obj, contents)
+
+
+def _same_number(a: Any, b: Any) -> bool:
+    """Whether ``a`` and ``b`` are numbers or strings of one type and the same value, bit
+    for bit (a worker unpickling the function again rebinds its module's globals to equal,
+    new objects).
+
+    >>> _same_number(0.5, float("0.5")), _same_number(0.0, -0.0), _same_number(1, 1.0)
+    (True, False, False)
+    """
+    kind = type(a)
+    if kind is not type(b) or kind not in (float, int, bool, str, bytes, complex):
+        return False
+    if kind is float:
+        return bool(a.hex() == b.hex())
+    if kind is complex:
+        return bool(a.real.hex() == b.real.hex() and a.imag.hex() == b.imag.hex())
+    return bool(a == b)
 

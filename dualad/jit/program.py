@@ -41,7 +41,7 @@ class Program:
     ``f``'s tracers stood for, in order)."""
 
     __slots__ = ("steps", "n_slots", "n_inputs", "output", "compiled", "replays", "meta",
-                 "description", "prefix", "python")
+                 "description", "prefix", "python", "interpreted", "budget")
 
     def __init__(self, tape: Tape, n_inputs: int, output: Any) -> None:
         self.steps: List[Step] = tape.steps
@@ -54,11 +54,14 @@ class Program:
         self.replays = 0
         self.prefix: Any = None  # before_sum(), once asked (False: there is none)
         self.python = _python(self)
+        self.interpreted = 0.0  # seconds spent in interpreted replays
+        self.budget = 0.0  # of them before compiling (a long record: its compile time)
 
     def run(self, inputs: Sequence[Any]) -> Any:
         """``f``'s result at ``inputs``; raises Stale where the recording does not apply."""
         self.replays += 1
-        if self.compiled is None and self.replays >= _COMPILE_AFTER:
+        if self.compiled is None and self.replays >= _COMPILE_AFTER \
+                and self.interpreted >= self.budget:
             self._compile(inputs)
         if self.compiled:
             try:
@@ -67,17 +70,35 @@ class Program:
                 self.compiled = False
             else:
                 return self._results(flat, inputs)
-        return self.interpret(inputs)
+        start = time.perf_counter()
+        out = self.interpret(inputs)
+        self.interpreted += time.perf_counter() - start
+        return out
 
     def _compile(self, inputs: Sequence[Any]) -> None:
         """Compile, and keep the compiled replay where it is the faster one (per-element
-        loops over packed Hessian parts lose to HyperDual's GEMMs on many directions)."""
+        loops over packed Hessian parts lose to HyperDual's GEMMs on many directions).
+
+        A record of more than ``SHORT_STEPS`` steps is compiled at once only where it was
+        compiled before (the disk cache has it); else once its interpreted replays have
+        taken as long as its compile is expected to take (``COMPILE_SECONDS_PER_STEP``):
+        a compile then costs at most what the replays cost, and a record that replays in
+        microseconds is not held up by tens of seconds of compiling."""
         compile_program = hooks.compile_program
-        self.compiled = False
-        if compile_program is None or self.description is None \
-                or len(self.description) > MAX_COMPILED_STEPS:
+        steps = len(self.description) if self.description is not None else 0
+        if compile_program is None or not steps or steps > MAX_COMPILED_STEPS:
+            self.compiled = False
             return
-        compiled = compile_program(self.description, self.meta, self.n_inputs)
+        compiled = None
+        if steps > SHORT_STEPS and self.interpreted < COMPILE_SECONDS_PER_STEP * steps:
+            compiled = compile_program(self.description, self.meta, self.n_inputs,
+                                       cached_only=True)
+            if compiled is None:  # (not compiled before: asked again once it pays off)
+                self.budget = COMPILE_SECONDS_PER_STEP * steps
+                return
+        self.compiled = False
+        if compiled is None:
+            compiled = compile_program(self.description, self.meta, self.n_inputs)
         if not compiled:
             return
         try:
@@ -112,6 +133,7 @@ class Program:
         prefix.n_inputs, prefix.output, prefix.meta = self.n_inputs, last.args[0], self.meta
         prefix.description = lower(prefix.steps, prefix.meta, prefix.output)
         prefix.compiled, prefix.replays, prefix.prefix = None, 0, False
+        prefix.interpreted = prefix.budget = 0.0
         prefix.python = _python(prefix)
         return prefix, kind
 
@@ -197,9 +219,13 @@ def _number(a: Any) -> Any:
 
 #: replays before a program is compiled (a compile costs a second or more)
 _COMPILE_AFTER = 3
-#: the longest record compiled: LLVM's time grows faster than the code (a 150-step record of
-#: 2-d stencils took 48 s); longer records replay interpreted
-MAX_COMPILED_STEPS = 64
+#: the longest record compiled (numba's time grows faster than the code: a 206-step record
+#: of a 2-d stencil took 15 to 22 s); longer records replay interpreted
+MAX_COMPILED_STEPS = 256
+#: records up to this long are compiled after _COMPILE_AFTER replays (a few seconds at most)
+SHORT_STEPS = 64
+#: the expected compile time of a longer record, per step (measured: 0.07 to 0.1 s)
+COMPILE_SECONDS_PER_STEP = 0.1
 
 
 def _store(outs: Any, out: Any, slots: List[Any]) -> None:

@@ -174,7 +174,8 @@ _binary("xlog1py", lambda x, y, a: np.log1p(y), lambda x, y, a: _over(x, 1.0 + y
 # --- Bessel functions: the order is a constant -------------------------------------------------
 _unary("i0", lambda x, a: sc.i1(x))
 _unary("i0e", lambda x, a: sc.i1e(x) - np.sign(x) * a, domain=_POS)  # exp(-|x|): kink at 0
-_unary("i1", lambda x, a: 0.5 * (sc.i0(x) + sc.iv(2.0, x)))
+# (scipy's iv(2, x) is NaN at subnormal x, where I_2 = x²/8 + ... underflows to 0 anyway)
+_unary("i1", lambda x, a: 0.5 * (sc.i0(x) + sc.iv(2.0, x * (np.abs(x) >= 1e-300))))
 _unary("i1e", lambda x, a: 0.5 * (sc.i0e(x) + sc.ive(2.0, x)) - np.sign(x) * a, domain=_POS)
 _unary("j0", lambda x, a: -sc.j1(x), bounded=True)
 _unary("j1", lambda x, a: 0.5 * (sc.j0(x) - sc.jv(2.0, x)), bounded=True)

@@ -169,6 +169,8 @@ class SparseJacobian:
                     progress, "sparse jacobian"):
                 if data is None:
                     data = np.empty(self._pattern.nnz, dtype=entries.dtype)
+                if not entries.flags.aligned:  # (received in a message's buffer: copied,
+                    entries = entries.copy()  # the scatter below runs 3 times faster)
                 data[chunks[i][2]] = entries
                 if probe_i is not None:
                     probe = probe_i
