@@ -358,22 +358,25 @@ def njit_source(source: str, name: str, env: dict, key: Optional[str],
     made = numba.njit(**options)(env[name]) if path is None else \
         cached(numba.njit, **options)(env[name])
     if key is not None:
-        _GENERATED[memo] = made
-        while len(_GENERATED) > 128:  # (the oldest first: dicts keep insertion order)
-            del _GENERATED[next(iter(_GENERATED))]
+        with _GENERATED_LOCK:  # (helpers on a thread pool compile side by side)
+            _GENERATED[memo] = made
+            while len(_GENERATED) > 128:  # (the oldest first: dicts keep insertion order)
+                del _GENERATED[next(iter(_GENERATED))]
     return made
 
 
 #: the functions njit_source made with a key, by (key, source, name, options): the key and
 #: the source determine the compiled code, as for the disk cache
 _GENERATED: Dict[Tuple[str, str, str, str], Any] = {}
+_GENERATED_LOCK = threading.Lock()
 
 
 def compiled_before(source: str, name: str, key: str) -> bool:
     """Whether ``njit_source(source, name, env, key)`` was called before, in this process or
     into the disk cache (its source file is there: numba's cache is beside it)."""
-    if any(memo[:3] == (key, source, name) for memo in _GENERATED):
-        return True
+    with _GENERATED_LOCK:
+        if any(memo[:3] == (key, source, name) for memo in _GENERATED):
+            return True
     folder = _subdir("generated")
     return folder is not None and os.path.isfile(
         os.path.join(folder, f"g{digest(key, source)}.py"))

@@ -6,8 +6,9 @@ then one loop over the directions applying the chain rule (``loops.guarded_times
 guarded product) through the whole run; only the results read later are stored. HyperDual
 programs carry the packed Hessian part too: per element, the rule's second derivatives come
 from the program ``higher.trace`` recorded for it (in the description), and the update is
-HyperDual's (``hyper_chain1``/``hyper_chain2``). Indexing, reshapes, concatenation and
-products with constant matrices are numpy calls inside the function. A sum of a 1-d array
+HyperDual's (``hyper_chain1``/``hyper_chain2``). A roll read only by elementwise steps is
+no array: those loops read its source at shifted indices. Indexing, reshapes, concatenation,
+the other rolls and products with constant matrices are numpy calls inside the function. A sum of a 1-d array
 adds its values pairwise and its partials row by row, in numpy's order; the values of
 transcendental functions come from LLVM's math library and may differ from numpy's in the
 last bit.
