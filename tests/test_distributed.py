@@ -249,7 +249,8 @@ def test_nothing_is_left_on_the_scheduler(client, tmp_path):
         if left == 0:
             break
         time.sleep(0.1)
-    assert left == 0, client.run_on_scheduler(lambda dask_scheduler: [(str(k), t.state, [str(w) for w in t.who_wants]) for k, t in dask_scheduler.tasks.items()])
+    assert left == 0, client.run_on_scheduler(lambda dask_scheduler: [  # (what, and for whom)
+        (str(k), t.state, [str(w) for w in t.who_wants]) for k, t in dask_scheduler.tasks.items()])
 
 
 def test_an_unpicklable_function_is_named(executor):
@@ -353,8 +354,7 @@ def test_example_small_against_the_dense_jacobian():
 
 
 def _jitted_records(token, dask_worker=None):
-    import sys as _sys
-    revived = _sys.modules["dualad.jit"]._REVIVED
+    revived = sys.modules["dualad.jit"]._REVIVED  # (the module: ad.jit is the function)
     return sorted((len(j.programs), id(j)) for (t, _), j in revived.items() if t == token)
 
 

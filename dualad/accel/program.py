@@ -8,10 +8,10 @@ programs carry the packed Hessian part too: per element, the rule's second deriv
 from the program ``higher.trace`` recorded for it (in the description), and the update is
 HyperDual's (``hyper_chain1``/``hyper_chain2``). A roll read only by elementwise steps is
 no array: those loops read its source at shifted indices. Indexing, reshapes, concatenation,
-the other rolls and products with constant matrices are numpy calls inside the function. A sum of a 1-d array
-adds its values pairwise and its partials row by row, in numpy's order; the values of
-transcendental functions come from LLVM's math library and may differ from numpy's in the
-last bit.
+the other rolls and products with constant matrices are numpy calls inside the function.
+A sum of a 1-d array adds its values pairwise and its partials row by row, in numpy's order;
+the values of transcendental functions come from LLVM's math library and may differ from
+numpy's in the last bit.
 """
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -259,8 +259,8 @@ def _fused_rolls(ops: List[Any], meta: List[Any], output: Any) -> Dict[int, Tupl
         if op[0] != "roll" or out in outputs:
             continue
         shape = meta[out][1]
-        if all((r[0] in _ELEMENTWISE and meta[r[1]][1] == shape) or (r[0] == "roll" and r[1] in fused)
-               for r in readers.get(out, ())):
+        if all((r[0] in _ELEMENTWISE and meta[r[1]][1] == shape)
+               or (r[0] == "roll" and r[1] in fused) for r in readers.get(out, ())):
             fused[out] = composed[out]
     return fused
 
