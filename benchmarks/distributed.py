@@ -157,8 +157,13 @@ def warm_jit(J, y0):
         program = programs[0] if programs else None
         if program is not None and program.compiled is not None:
             break
+    if program is None:
+        print(f"ad.jit(step): no record, the ordinary route: {J.f.explain()}")
+        return
+    state = {None: "not yet (its replays have not cost its compile time)", False: "no"}.get(
+        program.compiled, "yes")
     print(f"ad.jit(step): a record of {len(program.description or ())} steps, compiled: "
-          f"{bool(program.compiled)}")
+          f"{state}")
 
 
 if __name__ == "__main__":
