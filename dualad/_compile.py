@@ -162,12 +162,7 @@ class LazyJit:
 
     @property
     def dispatcher(self) -> Any:
-        if self._dispatcher is None:
-            numba = numba_module()
-            with _LOCK:
-                if self._dispatcher is None:
-                    self._dispatcher = cached(numba.njit, **self._options)(self.py_func)
-        return self._dispatcher
+        return _made_once(self, "_dispatcher", "njit")
 
     def __call__(self, *args: Any) -> Any:
         d = self._dispatcher
@@ -178,6 +173,20 @@ class LazyJit:
 
     def __reduce__(self) -> Any:  # by name, as a function pickles
         return _by_name, (self.py_func.__module__, self.py_func.__qualname__)
+
+
+def _made_once(lazy: Any, attr: str, decorator: str, *args: Any) -> Any:
+    """``lazy.<attr>``: ``numba.<decorator>(*args, **lazy._options)(lazy.py_func)`` through
+    the disk cache, made by the first caller of any thread and kept."""
+    made = getattr(lazy, attr)
+    if made is None:
+        make = getattr(numba_module(), decorator)
+        with _LOCK:
+            made = getattr(lazy, attr)
+            if made is None:
+                made = cached(make, *args, **lazy._options)(lazy.py_func)
+                setattr(lazy, attr, made)
+    return made
 
 
 _ND_UFUNC = np.ndarray.__array_ufunc__
@@ -207,13 +216,7 @@ class LazyUfunc:
     @property
     def compiled(self) -> Any:
         """numba's vectorized function (a DUFunc)."""
-        if self._compiled is None:
-            numba = numba_module()
-            with _LOCK:
-                if self._compiled is None:
-                    self._compiled = cached(numba.vectorize, self._signatures,
-                                            **self._options)(self.py_func)
-        return self._compiled
+        return _made_once(self, "_compiled", "vectorize", self._signatures)
 
     def _dispatch(self, method: str, args: Any, kwargs: dict) -> Any:
         for arg in args + tuple(kwargs.values()):
